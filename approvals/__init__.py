@@ -1,0 +1,1 @@
+"""Approvals: requests raised by paused tool calls, and their resolution by reviewers."""

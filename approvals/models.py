@@ -1,0 +1,78 @@
+"""Approval requests raised by paused tool calls, and the preset reasons reviewers deny with.
+
+A request is bound to a digest of the exact tool name and canonical arguments: what a reviewer
+approves is what runs. Its status moves once, from pending to approved, denied or expired,
+through a conditional UPDATE in `approvals.services`, so a second click changes nothing.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    DENIED = "denied", "Denied"
+    EXPIRED = "expired", "Expired"
+
+
+class ApprovalRequestQuerySet(models.QuerySet):
+    def pending(self) -> ApprovalRequestQuerySet:
+        return self.filter(status=ApprovalStatus.PENDING)
+
+    def overdue(self, now=None) -> ApprovalRequestQuerySet:
+        return self.pending().filter(expires_at__isnull=False, expires_at__lte=now or timezone.now())
+
+
+class ApprovalRequest(models.Model):
+    run = models.ForeignKey("runs.Run", on_delete=models.CASCADE, related_name="approval_requests")
+    call_id = models.CharField(max_length=100)
+    tool = models.CharField(max_length=64)
+    arguments = models.JSONField()
+    arguments_digest = models.CharField(
+        max_length=64, help_text="SHA-256 of the tool name and canonical JSON arguments this request approves."
+    )
+    decision = models.JSONField(help_text="The decision that paused the call, as the runner saw it.")
+    reason = models.TextField(blank=True)
+    policy_ids = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING, db_index=True
+    )
+    requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="approvals_resolved"
+    )
+    comment = models.TextField(blank=True)
+
+    objects = ApprovalRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [models.UniqueConstraint(fields=["run", "call_id"], name="approval_once_per_call")]
+        permissions = [("resolve_approvalrequest", "Can approve or deny approval requests")]
+
+    def __str__(self) -> str:
+        return f"{self.tool} for run {str(self.run_id)[:8]} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == ApprovalStatus.PENDING
+
+
+class DenyReason(models.Model):
+    """A preset reason offered to reviewers when they deny; the text reaches the model."""
+
+    text = models.CharField(max_length=200, unique=True)
+    active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Lower numbers are listed first.")
+
+    class Meta:
+        ordering = ["position", "text"]
+
+    def __str__(self) -> str:
+        return self.text

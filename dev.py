@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""The two entry points a newcomer needs: `python3 dev.py start` and `python3 dev.py test`.
+
+Needs only Python 3.11+ and git. Creates `.venv/` at the repository root, installs the project
+with its dev extra (again only when pyproject.toml changed), then either starts the product or
+runs every check CI runs. Standard library only: it runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+VENV_PYTHON = VENV / "bin" / "python"
+STAMP = VENV / ".installed-pyproject-sha256"
+
+
+def _say(message: str) -> None:
+    print(f"[dev] {message}", flush=True)
+
+
+def _run(*args: str | os.PathLike[str], env: dict[str, str] | None = None) -> None:
+    subprocess.run([str(a) for a in args], cwd=ROOT, check=True, env=env)
+
+
+def ensure_venv() -> None:
+    """Create .venv and install the project into it, unless it is already up to date."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs under whatever python3 the user has
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}.")
+    if not VENV_PYTHON.exists():
+        _say(f"creating {VENV.relative_to(ROOT)}/")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return
+    _say("installing the project and its dev tools into .venv (first run takes a minute)")
+    _run(VENV_PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    _run(VENV_PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+    STAMP.write_text(wanted)
+
+
+def start() -> None:
+    """Start the main job: a governed demo run, printed as adapter events."""
+    ensure_venv()
+    _run(VENV_PYTHON, "-m", "governance.demo")
+
+
+def test(pytest_args: list[str]) -> None:
+    """Run every check CI runs: lint, migrations in sync, the whole test suite."""
+    ensure_venv()
+    _say("ruff check")
+    _run(VENV_PYTHON, "-m", "ruff", "check", ".")
+    _say("migrations are in sync with the models")
+    _run(VENV_PYTHON, "manage.py", "makemigrations", "--check", "--dry-run")
+    _say("pytest")
+    _run(VENV_PYTHON, "-m", "pytest", *pytest_args)
+
+
+def main(argv: list[str]) -> None:
+    commands = {"start": lambda: start(), "test": lambda: test(argv[1:])}
+    if not argv or argv[0] not in commands:
+        sys.exit("usage: python3 dev.py start | python3 dev.py test [pytest args]")
+    try:
+        commands[argv[0]]()
+    except subprocess.CalledProcessError as exc:
+        sys.exit(exc.returncode)
+    except KeyboardInterrupt:
+        _say("stopped")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

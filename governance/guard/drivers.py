@@ -1,0 +1,244 @@
+"""The two drivers that carry out the loop's effects: one blocking, one asyncio.
+
+Both are generators of adapter stream events (`llm_delta`, `execution_event`, ...): `run_stream`
+hands them to the caller, `run` consumes them and keeps only the final state. Each effect's
+failure is caught and answered with `Failed`, so what a failure means stays in `loop.py`.
+Hooks and telemetry (`on_decision`, outcome reports, memory ingest) never break a run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from governance.decisions import AsyncDecisionBackend, DecisionBackend
+
+from .errors import ProviderResponseError
+from .loop import (
+    CallModel,
+    Decide,
+    Emit,
+    Failed,
+    IngestMemory,
+    Invoke,
+    Loop,
+    ReportOutcome,
+    ResolveApproval,
+)
+from .resilience import CircuitBreaker, ProviderResilience, acall_with_resilience, call_with_resilience
+from .stream_events import map_stream_event, response_to_dict
+from .tools import ToolRegistry
+
+logger = logging.getLogger("governance.guard")
+
+# Memory ingest is telemetry: it runs beside the run, and a slow backend only costs its timeout.
+_INGEST_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="memory-ingest")
+
+
+@dataclass
+class DriverContext:
+    """What a driver needs besides the loop: the clients, the tools and the hooks."""
+
+    openai_client: Any
+    backend: Any
+    registry: ToolRegistry
+    resilience: ProviderResilience
+    breaker: CircuitBreaker
+    on_decision: Callable[[dict[str, Any]], Any] | None
+    memory_source: str
+    memory_timeout_seconds: float
+    rng: random.Random = field(default_factory=random.Random)
+    last_provider_error: BaseException | None = None
+
+    def notify(self, event: dict[str, Any]) -> None:
+        if self.on_decision is None:
+            return
+        try:
+            self.on_decision(event)
+        except Exception:
+            logger.warning("on_decision hook raised; ignored so the run goes on", exc_info=True)
+
+
+def _final_from_stream(final: Any, failure: dict[str, Any] | None) -> dict[str, Any] | Failed:
+    if failure is not None:
+        error = failure.get("error") or {}
+        return Failed(ProviderResponseError(f"response failed: {error.get('message') or error or 'no reason given'}"))
+    if final is None:
+        return Failed(ProviderResponseError("the stream ended without response.completed"))
+    return response_to_dict(final)
+
+
+# --- blocking ------------------------------------------------------------------------------
+
+
+def drive_sync(loop: Loop, ctx: DriverContext, *, stream: bool) -> Iterator[dict[str, Any]]:
+    answer: Any = None
+    while True:
+        try:
+            effect = loop.send(answer)
+        except StopIteration:
+            return
+        if isinstance(effect, CallModel):
+            answer = yield from _call_model_sync(ctx, effect.request, stream)
+        elif isinstance(effect, Emit):
+            ctx.notify(effect.event)
+            yield {"type": "execution_event", "event": effect.event}
+            answer = None
+        else:
+            answer = _perform_sync(ctx, effect)
+
+
+def _call_model_sync(ctx: DriverContext, request: dict[str, Any], stream: bool):
+    create = ctx.openai_client.responses.create
+    timeout = ctx.resilience.timeout_seconds
+    try:
+        if not stream:
+            response = call_with_resilience(
+                lambda: create(**request, timeout=timeout), ctx.resilience, ctx.breaker, rng=ctx.rng
+            )
+            return response_to_dict(response)
+        events = call_with_resilience(
+            lambda: create(**request, stream=True, timeout=timeout), ctx.resilience, ctx.breaker, rng=ctx.rng
+        )
+        final, failure = None, None
+        for raw in events:
+            mapped = map_stream_event(raw)
+            if mapped is None:
+                continue
+            yield mapped
+            if mapped["type"] == "response_done":
+                final = raw.response
+            elif mapped["type"] == "response_failed":
+                failure = mapped
+        return _final_from_stream(final, failure)
+    except Exception as exc:
+        ctx.last_provider_error = exc
+        return Failed(exc)
+
+
+def _perform_sync(ctx: DriverContext, effect: Any) -> Any:
+    backend: DecisionBackend = ctx.backend
+    try:
+        if isinstance(effect, Decide):
+            return backend.evaluate(effect.action)
+        if isinstance(effect, ResolveApproval):
+            return backend.resolve_approval(effect.decision, resolution=effect.resolution, comment=effect.comment)
+        if isinstance(effect, Invoke):
+            return ctx.registry.get(effect.tool).invoke(effect.arguments)
+    except Exception as exc:
+        return Failed(exc)
+    if isinstance(effect, ReportOutcome):
+        try:
+            backend.report_outcome(effect.action, effect.decision, status=effect.status, output=effect.output)
+        except Exception:
+            logger.info("outcome report failed; ignored (best effort)", exc_info=True)
+        return None
+    if isinstance(effect, IngestMemory):
+        future = _INGEST_POOL.submit(
+            backend.ingest_memory, effect.events, source=ctx.memory_source, timeout_seconds=ctx.memory_timeout_seconds
+        )
+        try:
+            future.result(timeout=ctx.memory_timeout_seconds)
+        except Exception:
+            logger.info("memory ingest failed or timed out; ignored (best effort)", exc_info=True)
+        return None
+    raise TypeError(f"unknown effect {effect!r}")
+
+
+# --- asyncio -------------------------------------------------------------------------------
+
+
+async def drive_async(loop: Loop, ctx: DriverContext, *, stream: bool) -> AsyncIterator[dict[str, Any]]:
+    answer: Any = None
+    while True:
+        try:
+            effect = loop.send(answer)
+        except StopIteration:
+            return
+        if isinstance(effect, CallModel):
+            answer = None
+            async for item in _call_model_async(ctx, effect.request, stream):
+                if isinstance(item, _Answer):
+                    answer = item.value
+                else:
+                    yield item
+        elif isinstance(effect, Emit):
+            ctx.notify(effect.event)
+            yield {"type": "execution_event", "event": effect.event}
+            answer = None
+        else:
+            answer = await _perform_async(ctx, effect)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """The model call's result, passed out of the async generator after its stream events."""
+
+    value: Any
+
+
+async def _call_model_async(ctx: DriverContext, request: dict[str, Any], stream: bool):
+    create = ctx.openai_client.responses.create
+    timeout = ctx.resilience.timeout_seconds
+    try:
+        if not stream:
+            response = await acall_with_resilience(
+                lambda: create(**request, timeout=timeout), ctx.resilience, ctx.breaker, rng=ctx.rng
+            )
+            yield _Answer(response_to_dict(response))
+            return
+        events = await acall_with_resilience(
+            lambda: create(**request, stream=True, timeout=timeout), ctx.resilience, ctx.breaker, rng=ctx.rng
+        )
+        final, failure = None, None
+        async for raw in events:
+            mapped = map_stream_event(raw)
+            if mapped is None:
+                continue
+            yield mapped
+            if mapped["type"] == "response_done":
+                final = raw.response
+            elif mapped["type"] == "response_failed":
+                failure = mapped
+        yield _Answer(_final_from_stream(final, failure))
+    except Exception as exc:
+        ctx.last_provider_error = exc
+        yield _Answer(Failed(exc))
+
+
+async def _perform_async(ctx: DriverContext, effect: Any) -> Any:
+    backend: AsyncDecisionBackend = ctx.backend
+    try:
+        if isinstance(effect, Decide):
+            return await backend.evaluate(effect.action)
+        if isinstance(effect, ResolveApproval):
+            return await backend.resolve_approval(
+                effect.decision, resolution=effect.resolution, comment=effect.comment
+            )
+        if isinstance(effect, Invoke):
+            return await ctx.registry.get(effect.tool).ainvoke(effect.arguments)
+    except Exception as exc:
+        return Failed(exc)
+    if isinstance(effect, ReportOutcome):
+        try:
+            await backend.report_outcome(effect.action, effect.decision, status=effect.status, output=effect.output)
+        except Exception:
+            logger.info("outcome report failed; ignored (best effort)", exc_info=True)
+        return None
+    if isinstance(effect, IngestMemory):
+        try:
+            await asyncio.wait_for(
+                backend.ingest_memory(
+                    effect.events, source=ctx.memory_source, timeout_seconds=ctx.memory_timeout_seconds
+                ),
+                timeout=ctx.memory_timeout_seconds,
+            )
+        except Exception:
+            logger.info("memory ingest failed or timed out; ignored (best effort)", exc_info=True)
+        return None
+    raise TypeError(f"unknown effect {effect!r}")

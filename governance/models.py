@@ -1,0 +1,117 @@
+"""Tool registrations and the embedded engine's policies, as admins edit them.
+
+`ToolRegistration.clean()` imports the callable (only under the configured module prefixes) and
+generates its strict JSON schema; `Policy.clean()` parses and validates the Cedar text. A tool that
+does not import, or a policy that does not validate, cannot be saved.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+
+class DecisionMode(models.TextChoices):
+    SUBMIT = "submit", "submit"
+    SUBMIT_V2 = "submit_v2", "submit_v2"
+
+
+class ToolRegistration(models.Model):
+    name = models.CharField(
+        max_length=64,
+        unique=True,
+        validators=[
+            RegexValidator(r"^[a-zA-Z0-9_-]{1,64}$", "Letters, digits, _ and - only (the API's tool name rule).")
+        ],
+        help_text="The name the model calls the tool by.",
+    )
+    callable_path = models.CharField(
+        max_length=255,
+        help_text="Dotted path of the Python function, e.g. governance.demo_tools.refund_payment. "
+        "Only modules under GOVERNANCE_TOOL_MODULE_PREFIXES may be registered.",
+    )
+    description = models.TextField(blank=True, help_text="Shown to the model. Empty: the function's docstring.")
+    schema = models.JSONField(
+        default=dict, blank=True, editable=False, help_text="Strict JSON schema generated from the signature."
+    )
+    schema_override = models.JSONField(
+        null=True, blank=True, help_text="Optional strict JSON schema used instead of the generated one."
+    )
+    value_argument = models.CharField(
+        max_length=64, blank=True, help_text="Argument holding the amount that policies and thresholds compare."
+    )
+    target_argument = models.CharField(max_length=64, blank=True, help_text="Argument naming what the call acts on.")
+    domain = models.CharField(max_length=100, default="customer_transactions")
+    actor = models.CharField(max_length=100, blank=True, help_text="Empty: the run's actor.")
+    decision_mode = models.CharField(max_length=10, choices=DecisionMode.choices, default=DecisionMode.SUBMIT)
+    approve_above = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True,
+        help_text="Calls whose value is above this need a reviewer's approval (no Cedar needed).",
+    )
+    block_above = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True,
+        help_text="Calls whose value is above this are blocked (no Cedar needed).",
+    )
+    enabled = models.BooleanField(default=True, help_text="A disabled tool is not offered and never runs.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from governance.registry import RegistrationError, describe_registration
+
+        try:
+            described = describe_registration(self)
+        except RegistrationError as exc:
+            raise ValidationError({exc.field: str(exc)}) from exc
+        self.schema = described.schema
+        if not self.description:
+            self.description = described.description
+
+
+class Policy(models.Model):
+    """A Cedar policy of the embedded engine. See docs/policies.md for the entity mapping."""
+
+    name = models.CharField(max_length=100, unique=True, help_text="Shown in decisions as the matching policy.")
+    description = models.TextField(blank=True)
+    cedar = models.TextField(
+        help_text='Cedar text. permit(...) allows; annotate @approval("required") to ask a reviewer; '
+        "forbid(...) blocks. Refused with the line number if it does not parse or validate."
+    )
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from governance.policy import validate_policy_text
+
+        problems = validate_policy_text(self.cedar)
+        if problems:
+            raise ValidationError({"cedar": [str(p) for p in problems]})
+
+
+class DomainDefault(models.Model):
+    """What the engine decides in a domain when no policy matches (fail closed unless changed)."""
+
+    class Outcome(models.TextChoices):
+        BLOCKED = "blocked", "Blocked"
+        REQUIRES_APPROVAL = "requires_approval", "Requires approval"
+        ALLOWED = "allowed", "Allowed"
+
+    domain = models.CharField(max_length=100, unique=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.BLOCKED)
+
+    def __str__(self) -> str:
+        return f"{self.domain}: {self.outcome}"

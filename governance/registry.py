@@ -1,0 +1,80 @@
+"""From an admin's tool registration to a callable and its schema, safely.
+
+`import_tool_callable` imports only dotted paths under the configured module prefixes
+(`GOVERNANCE_TOOL_MODULE_PREFIXES`), so the admin cannot register `os.system`. The schema is the
+strict one the runner generates from the signature, or the admin's override, checked as strict.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from governance.guard.errors import ToolSchemaError
+from governance.guard.schema import check_strict_schema, docstring_summary, schema_from_function
+
+
+class RegistrationError(ValueError):
+    """A registration that cannot be used; `field` names the admin form field to show it on."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class DescribedTool:
+    fn: Callable[..., Any]
+    schema: dict[str, Any]
+    description: str
+
+
+def import_tool_callable(path: str) -> Callable[..., Any]:
+    prefixes = tuple(settings.GOVERNANCE_TOOL_MODULE_PREFIXES)
+    module_name, _, attribute = path.strip().rpartition(".")
+    if not module_name or not attribute:
+        raise RegistrationError("callable_path", f"{path!r} is not a dotted path like package.module.function")
+    if not any(module_name == p or module_name.startswith(p + ".") for p in prefixes):
+        raise RegistrationError(
+            "callable_path",
+            f"{module_name!r} is outside the allowed tool modules ({', '.join(prefixes)}); "
+            "ask an operator to add its package to GOVERNANCE_TOOL_MODULE_PREFIXES",
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise RegistrationError("callable_path", f"module {module_name!r} does not import: {exc}") from exc
+    fn = getattr(module, attribute, None)
+    if fn is None:
+        raise RegistrationError("callable_path", f"module {module_name!r} has no attribute {attribute!r}")
+    if not callable(fn):
+        raise RegistrationError("callable_path", f"{path!r} is not callable")
+    return fn
+
+
+def describe_registration(registration: Any) -> DescribedTool:
+    """Import the registration's callable and work out its schema and description."""
+    fn = import_tool_callable(registration.callable_path)
+    try:
+        schema = schema_from_function(fn)
+    except ToolSchemaError as exc:
+        if registration.schema_override is None:
+            raise RegistrationError("callable_path", f"{exc} (or give a schema override)") from exc
+        schema = {}
+    if registration.schema_override is not None:
+        try:
+            check_strict_schema(registration.schema_override)
+        except ToolSchemaError as exc:
+            raise RegistrationError("schema_override", str(exc)) from exc
+    effective = registration.schema_override if registration.schema_override is not None else schema
+    properties = effective.get("properties", {})
+    for field in ("value_argument", "target_argument"):
+        argument = getattr(registration, field)
+        if argument and argument not in properties:
+            raise RegistrationError(field, f"{argument!r} is not an argument of this tool ({', '.join(properties)})")
+    description = registration.description or docstring_summary(fn) or f"Execute {registration.name}"
+    return DescribedTool(fn=fn, schema=schema, description=description)

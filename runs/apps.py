@@ -1,0 +1,8 @@
+"""Django app configuration for `runs`."""
+
+from django.apps import AppConfig
+
+
+class RunsConfig(AppConfig):
+    name = "runs"
+    default_auto_field = "django.db.models.BigAutoField"

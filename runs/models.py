@@ -1,0 +1,105 @@
+"""Runs and their append-only event log.
+
+A `Run` is one agent conversation governed by policy. Its `state` column holds the guarded
+runner's `RunState` after every step, so any worker can pick a paused run up after a restart.
+`RunEvent` rows are the run's history, numbered by `seq` without gaps; `ToolExecution` is the
+claim that makes a tool run at most once per (run, call id), whatever redelivers the task.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINAL_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+
+
+class RunQuerySet(models.QuerySet):
+    def visible_to(self, user) -> RunQuerySet:
+        """Reviewers and staff see every run; anyone else sees the runs they started."""
+        if user.is_superuser or user.is_staff or user.groups.filter(name=settings.REVIEWERS_GROUP).exists():
+            return self
+        return self.filter(started_by=user)
+
+    def active(self) -> RunQuerySet:
+        return self.exclude(status__in=FINAL_STATUSES)
+
+
+class Run(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="runs")
+    prompt = models.TextField()
+    model = models.CharField(max_length=100)
+    tools = models.ManyToManyField("governance.ToolRegistration", related_name="runs")
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
+    final_text = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    state = models.JSONField(null=True, blank=True, help_text="The guarded runner's RunState after the last step.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"run {str(self.id)[:8]} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class RunEvent(models.Model):
+    """One entry of a run's history: an adapter event or a status change. Never updated."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="run_event_seq_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}#{self.seq} {self.type}"
+
+
+class ToolExecution(models.Model):
+    """The claim on one tool call of one run: its existence means the tool was (being) run."""
+
+    class Status(models.TextChoices):
+        STARTED = "started", "Started"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="executions")
+    call_id = models.CharField(max_length=100)
+    tool = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.STARTED)
+    output = models.JSONField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "call_id"], name="tool_execution_once_per_call")]
+
+    def __str__(self) -> str:
+        return f"{self.tool} {self.call_id} ({self.status})"
