@@ -163,8 +163,9 @@ class _GuardBase:
             memory_enabled=self.memory_enabled,
         )
 
-    def _context(self) -> DriverContext:
+    def _context(self, executor: Callable[[Any, str, dict[str, Any]], Any] | None = None) -> DriverContext:
         return DriverContext(
+            executor=executor,
             openai_client=self._openai,
             backend=self.backend,
             registry=self._registry,
@@ -238,15 +239,19 @@ class _GuardBase:
 class GuardedOpenAI(_GuardBase):
     """Blocking guarded runner around `openai.OpenAI`."""
 
-    def advance(self, state: RunState, *, stream: bool = False) -> Iterator[dict[str, Any]]:
-        """Drive `state` until it completes, fails or pauses; yields the adapter stream events."""
-        yield from drive_sync(drive(state, self._loop_config()), self._context(), stream=stream)
+    def advance(self, state: RunState, *, stream: bool = False, executor: Any = None) -> Iterator[dict[str, Any]]:
+        """Drive `state` until it completes, fails or pauses; yields the adapter stream events.
+
+        `executor(spec, call_id, arguments)`, when given, runs each allowed tool call instead of
+        calling the tool directly (the dashboard uses it to claim each call exactly once).
+        """
+        yield from drive_sync(drive(state, self._loop_config()), self._context(executor), stream=stream)
 
     def resolve(self, state: RunState, *, key: str, resolution: str, comment: str = "",
-                stream: bool = False) -> Iterator[dict[str, Any]]:
+                stream: bool = False, executor: Any = None) -> Iterator[dict[str, Any]]:
         """Settle one paused call (by call id, request id or event id), then drive on."""
         loop = resolve(state, self._loop_config(), key=key, resolution=resolution, comment=comment)
-        yield from drive_sync(loop, self._context(), stream=stream)
+        yield from drive_sync(loop, self._context(executor), stream=stream)
 
     def run(self, *, messages: list[dict[str, Any]], model: str, **options: Any) -> dict[str, Any]:
         state = self.start(messages=messages, model=model, **options)

@@ -53,7 +53,23 @@ class DriverContext:
     memory_source: str
     memory_timeout_seconds: float
     rng: random.Random = field(default_factory=random.Random)
+    # Durable callers wrap tool execution (e.g. to claim the call so it runs at most once):
+    # executor(spec, call_id, arguments) returns the tool's output or raises.
+    executor: Callable[[Any, str, dict[str, Any]], Any] | None = None
     last_provider_error: BaseException | None = None
+
+    def invoke(self, effect: Invoke) -> Any:
+        spec = self.registry.get(effect.tool)
+        if self.executor is not None:
+            return self.executor(spec, effect.call_id, effect.arguments)
+        return spec.invoke(effect.arguments)
+
+    async def ainvoke(self, effect: Invoke) -> Any:
+        spec = self.registry.get(effect.tool)
+        if self.executor is not None:
+            result = self.executor(spec, effect.call_id, effect.arguments)
+            return await result if hasattr(result, "__await__") else result
+        return await spec.ainvoke(effect.arguments)
 
     def notify(self, event: dict[str, Any]) -> None:
         if self.on_decision is None:
@@ -129,7 +145,7 @@ def _perform_sync(ctx: DriverContext, effect: Any) -> Any:
         if isinstance(effect, ResolveApproval):
             return backend.resolve_approval(effect.decision, resolution=effect.resolution, comment=effect.comment)
         if isinstance(effect, Invoke):
-            return ctx.registry.get(effect.tool).invoke(effect.arguments)
+            return ctx.invoke(effect)
     except Exception as exc:
         return Failed(exc)
     if isinstance(effect, ReportOutcome):
@@ -221,7 +237,7 @@ async def _perform_async(ctx: DriverContext, effect: Any) -> Any:
                 effect.decision, resolution=effect.resolution, comment=effect.comment
             )
         if isinstance(effect, Invoke):
-            return await ctx.registry.get(effect.tool).ainvoke(effect.arguments)
+            return await ctx.ainvoke(effect)
     except Exception as exc:
         return Failed(exc)
     if isinstance(effect, ReportOutcome):

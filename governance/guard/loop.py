@@ -62,6 +62,7 @@ class Invoke:
 
     tool: str
     arguments: dict[str, Any]
+    call_id: str
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,7 @@ def _execute(
     decision: Decision,
     approval: dict[str, Any] | None = None,
 ) -> Loop:
-    result = yield Invoke(spec.name, arguments)
+    result = yield Invoke(spec.name, arguments, call_id)
     if isinstance(result, Failed):
         error = result.message
         yield from _settle(state, call_id, spec.name, arguments, "tool_error", decision,
