@@ -10,6 +10,7 @@ from .env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("GOVERNANCE_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite files live here in the embedded profile
 
 DEBUG = env_bool("DEBUG", True)
 # The fallback key is only for the embedded profile on a laptop; production must set SECRET_KEY.
@@ -66,6 +67,16 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
+        # The web server and the workers write concurrently: WAL lets readers go on during a write,
+        # IMMEDIATE takes the write lock at BEGIN (no deadlock upgrading a read lock), and writers
+        # wait up to 20 s for each other instead of failing at once.
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+        # A file, not shared-cache memory: memory databases fail concurrent writers with "table is locked".
+        "TEST": {"NAME": str(VAR_DIR / "test-db.sqlite3")},
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -106,3 +117,8 @@ GOVERNANCE_TOOL_MODULE_PREFIXES = env_list("GOVERNANCE_TOOL_MODULE_PREFIXES", ["
 # unless GOVERNANCE_ALLOW_SELF_APPROVAL is true.
 REVIEWERS_GROUP = env_str("GOVERNANCE_REVIEWERS_GROUP", "reviewers")
 GOVERNANCE_ALLOW_SELF_APPROVAL = env_bool("GOVERNANCE_ALLOW_SELF_APPROVAL", False)
+# A pending approval request expires (counts as a denial) after this many seconds; 0 = never.
+GOVERNANCE_APPROVAL_TTL_SECONDS = env_int("GOVERNANCE_APPROVAL_TTL_SECONDS", 24 * 3600)
+GOVERNANCE_MAX_PROMPT_CHARS = env_int("GOVERNANCE_MAX_PROMPT_CHARS", 20_000)
+GOVERNANCE_PROVIDER_MAX_RETRIES = env_int("GOVERNANCE_PROVIDER_MAX_RETRIES", 2)
+GOVERNANCE_PROVIDER_TIMEOUT_SECONDS = env_int("GOVERNANCE_PROVIDER_TIMEOUT_SECONDS", 30)

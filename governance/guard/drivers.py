@@ -131,7 +131,10 @@ def _call_model_sync(ctx: DriverContext, request: dict[str, Any], stream: bool):
                 final = raw.response
             elif mapped["type"] == "response_failed":
                 failure = mapped
-        return _final_from_stream(final, failure)
+        answer = _final_from_stream(final, failure)
+        if isinstance(answer, Failed):
+            ctx.last_provider_error = answer.error
+        return answer
     except Exception as exc:
         ctx.last_provider_error = exc
         return Failed(exc)
@@ -221,7 +224,10 @@ async def _call_model_async(ctx: DriverContext, request: dict[str, Any], stream:
                 final = raw.response
             elif mapped["type"] == "response_failed":
                 failure = mapped
-        yield _Answer(_final_from_stream(final, failure))
+        answer = _final_from_stream(final, failure)
+        if isinstance(answer, Failed):
+            ctx.last_provider_error = answer.error
+        yield _Answer(answer)
     except Exception as exc:
         ctx.last_provider_error = exc
         yield _Answer(Failed(exc))

@@ -1,0 +1,1 @@
+"""Stand-ins that speak real wire formats on loopback, for parts that cannot exist here."""

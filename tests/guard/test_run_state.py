@@ -1,0 +1,41 @@
+"""The run state is a plain JSON value after every step, enough to resume elsewhere."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from governance.guard import RunState
+from tests.guard.conftest import user
+
+
+def test_state_round_trips_through_json(make_guard):
+    paused = make_guard().run(messages=user("Refund ord_1 for 500 and look up ord_2"), model="gpt-4.1")
+    state = RunState.from_dict(json.loads(json.dumps(paused["run_state"])))
+    assert state.to_dict() == paused["run_state"]
+    assert [p.tool for p in state.pending] == ["refund_payment"]
+    assert state.status == "approval_required"
+    assert [e["status"] for e in state.events] == ["approval_required", "executed"]
+
+
+def test_state_after_every_step_is_serialisable(make_guard):
+    guard = make_guard()
+    state = guard.start(messages=user("Refund ord_1 for 50 and look up ord_2"), model="gpt-4.1")
+    snapshots = []
+    for event in guard.advance(state, stream=True):
+        if event["type"] == "execution_event":
+            snapshots.append(json.dumps(state.to_dict()))
+    assert len(snapshots) == 2
+    assert [len(json.loads(s)["events"]) for s in snapshots] == [1, 2]
+
+
+def test_state_from_unknown_schema_version_refused():
+    with pytest.raises(ValueError, match="schema_version 99 is not supported"):
+        RunState.from_dict({"schema_version": 99})
+
+
+def test_resume_unknown_call_id_names_pending(make_guard):
+    paused = make_guard().run(messages=user("Refund ord_1 for 500"), model="gpt-4.1")
+    with pytest.raises(KeyError, match="pending call ids: "):
+        make_guard().resume_after_approval(paused, call_id="call_nope", resolution="approved")
