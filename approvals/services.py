@@ -1,0 +1,147 @@
+"""Approval requests: raising them for paused calls, and resolving them (by a reviewer or expiry).
+
+A request moves out of `pending` exactly once, through a conditional UPDATE: whichever reviewer's
+click commits first wins, and everyone else gets `AlreadyResolved` naming who did what. The resume
+is enqueued only after that commit, and it is the run's worker, not this module, that runs the tool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any, Literal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from runs.live import publish_dashboard_changed, publish_run_changed
+
+from .models import ApprovalRequest, ApprovalStatus, DenyReason
+
+
+class ApprovalError(Exception):
+    """A resolution that cannot be made; the message is meant for the reviewer."""
+
+
+class NotAllowed(ApprovalError):
+    pass
+
+
+class AlreadyResolved(ApprovalError):
+    pass
+
+
+def arguments_digest(tool: str, arguments: dict[str, Any]) -> str:
+    """SHA-256 of the tool name and its arguments as canonical JSON (sorted keys, no spaces)."""
+    canonical = json.dumps({"tool": tool, "arguments": arguments}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def create_request(*, run, event: dict[str, Any]) -> ApprovalRequest:
+    """Raise the approval request for a call the runner paused; idempotent per (run, call id).
+
+    Side effects: one ApprovalRequest row (created only once), a dashboard nudge after commit.
+    """
+    decision = event["decision"]
+    ttl = settings.GOVERNANCE_APPROVAL_TTL_SECONDS
+    request, created = ApprovalRequest.objects.get_or_create(
+        run=run,
+        call_id=event["call_id"],
+        defaults={
+            "tool": event["tool"],
+            "arguments": event["arguments"],
+            "arguments_digest": arguments_digest(event["tool"], event["arguments"]),
+            "decision": decision,
+            "reason": decision.get("reason", ""),
+            "policy_ids": list(decision.get("policy_ids") or []),
+            "expires_at": timezone.now() + timedelta(seconds=ttl) if ttl else None,
+        },
+    )
+    if created:
+        publish_dashboard_changed()
+    return request
+
+
+def can_resolve(user, approval: ApprovalRequest) -> bool:
+    """Reviewers may resolve; by default not the requests of runs they started themselves."""
+    if not user.is_authenticated or not user.has_perm("approvals.resolve_approvalrequest"):
+        return False
+    return settings.GOVERNANCE_ALLOW_SELF_APPROVAL or approval.run.started_by_id != user.pk
+
+
+def resolve_approval(
+    *,
+    approval_id: int,
+    reviewer,
+    resolution: Literal["approved", "denied"],
+    comment: str = "",
+    deny_reason_id: int | None = None,
+) -> ApprovalRequest:
+    """Approve or deny one pending request, once.
+
+    Side effects: the request row moves to approved/denied with reviewer, time and comment; after
+    commit, the run's resume task is enqueued and live pages are nudged.
+    Raises NotAllowed (no permission, own run, unknown id) or AlreadyResolved.
+    """
+    if resolution not in ("approved", "denied"):
+        raise ApprovalError(f"resolution must be 'approved' or 'denied', not {resolution!r}")
+    approval = ApprovalRequest.objects.select_related("run", "reviewer").filter(pk=approval_id).first()
+    if approval is None:
+        raise NotAllowed(f"there is no approval request {approval_id}")
+    if not can_resolve(reviewer, approval):
+        if reviewer.has_perm("approvals.resolve_approvalrequest"):
+            raise NotAllowed("you started this run, so someone else must review its requests")
+        raise NotAllowed("only members of the reviewers group may approve or deny")
+    comment = _comment_with_reason(comment.strip(), deny_reason_id if resolution == "denied" else None)
+    now = timezone.now()
+    with transaction.atomic():
+        # The conditional UPDATE is the claim: a second click, or a second reviewer, changes no row.
+        changed = ApprovalRequest.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(
+            status=resolution, reviewer=reviewer, resolved_at=now, comment=comment
+        )
+        if changed != 1:
+            approval.refresh_from_db()
+            raise AlreadyResolved(_already_message(approval))
+        _after_resolution(approval)
+    approval.refresh_from_db()
+    return approval
+
+
+def expire_overdue(now=None) -> int:
+    """Expire every pending request past its expiry; each counts as a denial. Returns how many."""
+    count = 0
+    for approval in ApprovalRequest.objects.overdue(now).select_related("run"):
+        with transaction.atomic():
+            changed = ApprovalRequest.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(
+                status=ApprovalStatus.EXPIRED,
+                resolved_at=timezone.now(),
+                comment=f"expired: nobody approved within {settings.GOVERNANCE_APPROVAL_TTL_SECONDS} seconds",
+            )
+            if changed == 1:
+                count += 1
+                _after_resolution(approval)
+    return count
+
+
+def _after_resolution(approval: ApprovalRequest) -> None:
+    from runs.tasks import enqueue_resume
+
+    enqueue_resume(approval.run_id)
+    publish_run_changed(approval.run_id)
+
+
+def _comment_with_reason(comment: str, deny_reason_id: int | None) -> str:
+    if deny_reason_id is None:
+        return comment
+    reason = DenyReason.objects.filter(pk=deny_reason_id, active=True).first()
+    if reason is None:
+        raise ApprovalError("that preset deny reason does not exist or is no longer offered")
+    return f"{reason.text}: {comment}" if comment else reason.text
+
+
+def _already_message(approval: ApprovalRequest) -> str:
+    who = approval.reviewer.get_username() if approval.reviewer else "expiry"
+    when = timezone.localtime(approval.resolved_at).strftime("%H:%M:%S") if approval.resolved_at else "earlier"
+    return f"Already {approval.status} by {who} at {when}; nothing was changed."

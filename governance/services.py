@@ -1,0 +1,119 @@
+"""Building the guarded runner from what admins registered in the database.
+
+`build_guard(tool_names=...)` gives a `GuardedOpenAI` with the enabled registered tools, the
+decision backend chosen in settings (the embedded engine over the database's policies, or BIGHUB),
+and the OpenAI client (OpenAI with a key, otherwise the offline demo model). The embedded engine is
+parsed once per version of the policy tables and reused, not rebuilt per call.
+"""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+from governance.guard import GuardedOpenAI
+from governance.registry import import_tool_callable
+
+from .models import DomainDefault, Policy, ToolRegistration
+
+_engine_lock = threading.Lock()
+_engine_cache: dict[int, Any] = {}
+_openai_client: Any = None
+
+
+def _policy_version() -> int:
+    """A fingerprint of everything the engine is built from; tables are small, so read them whole.
+
+    Content, not timestamps: a bulk `.update()` does not touch `updated_at`, yet must take effect.
+    """
+    return hash((
+        tuple(Policy.objects.filter(enabled=True).order_by("name").values_list("name", "cedar")),
+        tuple(ToolRegistration.objects.filter(enabled=True).order_by("name")
+              .values_list("name", "approve_above", "block_above")),
+        tuple(DomainDefault.objects.order_by("domain").values_list("domain", "outcome")),
+    ))
+
+
+def embedded_engine() -> Any:
+    """The embedded Cedar engine over the enabled policies, thresholds and domain defaults."""
+    from governance.policy import EmbeddedPolicyEngine, PolicySource, ToolThreshold
+
+    version = _policy_version()
+    with _engine_lock:
+        engine = _engine_cache.get(version)
+        if engine is not None:
+            return engine
+        sources: list[Any] = [
+            PolicySource(name=p.name, text=p.cedar) for p in Policy.objects.filter(enabled=True).order_by("name")
+        ]
+        for tool in ToolRegistration.objects.filter(enabled=True).exclude(approve_above=None, block_above=None):
+            sources.append(
+                ToolThreshold(tool.name, approve_above=_num(tool.approve_above), block_above=_num(tool.block_above))
+            )
+        defaults = dict(DomainDefault.objects.values_list("domain", "outcome"))
+        engine = EmbeddedPolicyEngine(sources, domain_defaults=defaults)
+        _engine_cache.clear()
+        _engine_cache[version] = engine
+        return engine
+
+
+def decision_backend() -> Any:
+    if settings.GOVERNANCE_DECISION_BACKEND == "bighub":
+        from governance.backends.bighub import bighub_backend_from_settings
+
+        return bighub_backend_from_settings(settings.BIGHUB_API_KEY, settings.BIGHUB_BASE_URL or None)
+    return embedded_engine()
+
+
+def openai_client() -> Any:
+    """One client per process: OpenAI with OPENAI_API_KEY, otherwise the offline demo model."""
+    global _openai_client
+    if _openai_client is None:
+        if settings.OPENAI_API_KEY:
+            import openai
+
+            _openai_client = openai.OpenAI(api_key=settings.OPENAI_API_KEY, max_retries=0)
+        else:
+            from governance.emulator import make_openai_client
+
+            _openai_client = make_openai_client()
+    return _openai_client
+
+
+def build_guard(*, tool_names: list[str], actor: str = "dashboard") -> GuardedOpenAI:
+    """A guard with the named tools that are still registered and enabled (others are left out)."""
+    guard = GuardedOpenAI(
+        openai_client=openai_client(),
+        decision_backend=decision_backend(),
+        actor=actor,
+        domain="customer_transactions",
+        max_tool_rounds=settings.GOVERNANCE_MAX_TOOL_ROUNDS,
+        memory_enabled=settings.GOVERNANCE_DECISION_BACKEND == "bighub",
+        provider_max_retries=settings.GOVERNANCE_PROVIDER_MAX_RETRIES,
+        provider_timeout_seconds=settings.GOVERNANCE_PROVIDER_TIMEOUT_SECONDS,
+    )
+    for tool in ToolRegistration.objects.filter(enabled=True, name__in=tool_names):
+        options: dict[str, Any] = {"domain": tool.domain, "decision_mode": tool.decision_mode}
+        if tool.description:
+            options["description"] = tool.description
+        if tool.schema_override:
+            options["parameters_schema"] = tool.schema_override
+        if tool.actor:
+            options["actor"] = tool.actor
+        if tool.value_argument:
+            options["value_from_args"] = _argument_reader(tool.value_argument)
+        if tool.target_argument:
+            options["target_from_args"] = _argument_reader(tool.target_argument)
+        guard.register_tool(tool.name, import_tool_callable(tool.callable_path), **options)
+    return guard
+
+
+def _argument_reader(name: str):
+    return lambda arguments: arguments.get(name)
+
+
+def _num(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)

@@ -1,0 +1,65 @@
+"""Live nudges to connected browsers, through the Channels layer, only after commit.
+
+The database is the truth; a websocket message only says "look again". Consumers receive a
+`LiveEvent`, re-read what changed from the database and render it, so a lost or repeated nudge
+costs nothing and a browser never sees an event the database then rolled back.
+
+Groups: `run-<uuid hex>` for one run's page, `dashboard` for lists, the queue and nav counts.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal, TypedDict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+DASHBOARD_GROUP = "dashboard"
+
+
+class LiveEvent(TypedDict, total=False):
+    type: Literal["run.changed", "run.delta", "dashboard.changed"]
+    run_id: str
+    seq: int
+    text: str
+
+
+def run_group(run_id: object) -> str:
+    return f"run-{str(run_id).replace('-', '')}"
+
+
+def _send(group: str, event: LiveEvent) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, dict(event))
+    except Exception:
+        # A nudge is an optimisation: pages catch up from the database on their next message.
+        logger.warning("could not publish %s to %s", event.get("type"), group, exc_info=True)
+
+
+def publish_run_changed(run_id: object, seq: int | None = None) -> None:
+    """After the current transaction commits: tell the run's page and the dashboard to look again."""
+    event: LiveEvent = {"type": "run.changed", "run_id": str(run_id)}
+    if seq is not None:
+        event["seq"] = seq
+
+    def send() -> None:
+        _send(run_group(run_id), event)
+        _send(DASHBOARD_GROUP, {"type": "dashboard.changed", "run_id": str(run_id)})
+
+    transaction.on_commit(send)
+
+
+def publish_dashboard_changed() -> None:
+    transaction.on_commit(lambda: _send(DASHBOARD_GROUP, {"type": "dashboard.changed"}))
+
+
+def publish_text_delta(run_id: object, text: str) -> None:
+    """Streaming model text: not stored (the finished text is), so it is sent at once."""
+    _send(run_group(run_id), {"type": "run.delta", "run_id": str(run_id), "text": text})

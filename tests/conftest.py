@@ -1,0 +1,20 @@
+"""Project-wide test fixtures: no Redis needed by default (in-memory channel layer, eager Celery).
+
+Tests that exercise the real services (the embedded stack, the browser flow) start them
+themselves; everything else runs against the in-memory layer and runs tasks inline.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from config.celery import app as celery_app
+
+
+@pytest.fixture(autouse=True)
+def _in_process_services(settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = eager

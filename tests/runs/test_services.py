@@ -1,0 +1,263 @@
+"""The run lifecycle through the services, with the real runner, engine and demo model."""
+
+from __future__ import annotations
+
+import json
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from approvals import services as approvals
+from approvals.models import ApprovalRequest, ApprovalStatus
+from governance import demo_tools
+from governance.models import ToolRegistration
+from runs import services
+from runs.models import Run, RunEvent, RunStatus, ToolExecution
+from tests.factories import make_user, register_demo_tools
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def demo(db):
+    register_demo_tools()
+    demo_tools.EXECUTIONS.clear()
+
+
+@pytest.fixture
+def operator(db):
+    return make_user("olivia")
+
+
+@pytest.fixture
+def reviewer(db):
+    return make_user("rita", reviewer=True)
+
+
+def _start(user, prompt, tools=("refund_payment", "lookup_order", "delete_customer")) -> Run:
+    run = services.start_run(user=user, prompt=prompt, model="gpt-4.1", tool_names=list(tools))
+    services.execute_run(run_id=run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def _seqs(run: Run) -> list[int]:
+    return list(run.events.values_list("seq", flat=True))
+
+
+def _statuses(run: Run) -> list[str]:
+    return [e.payload["status"] for e in run.events.filter(type="execution_event")]
+
+
+def test_start_run_empty_prompt_creates_nothing(operator):
+    with pytest.raises(services.RunInputError) as caught:
+        services.start_run(user=operator, prompt="   ", model="gpt-4.1", tool_names=["lookup_order"])
+    assert caught.value.field == "prompt"
+    assert Run.objects.count() == 0
+
+
+def test_start_run_unknown_tool_names_it(operator):
+    with pytest.raises(services.RunInputError) as caught:
+        services.start_run(user=operator, prompt="hi", model="gpt-4.1", tool_names=["lookup_order", "format_disk"])
+    assert str(caught.value) == "These tools are not registered or are disabled: format_disk."
+    assert Run.objects.count() == 0
+
+
+def test_start_run_enqueues_execution_after_commit(operator, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        run = services.start_run(user=operator, prompt="Look up order ord_1", model="gpt-4.1",
+                                 tool_names=["lookup_order"])
+    assert run.status == RunStatus.QUEUED
+    assert len(callbacks) >= 1
+
+
+def test_execute_run_allowed_tool_completes(operator):
+    run = _start(operator, "Look up order ord_100")
+    assert run.status == RunStatus.COMPLETED
+    assert "ord_100" in run.final_text
+    assert _statuses(run) == ["executed"]
+    assert _seqs(run) == list(range(1, run.events.count() + 1))
+    assert ToolExecution.objects.filter(run=run, status="succeeded").count() == 1
+
+
+def test_execute_run_twice_drives_it_once(operator):
+    run = _start(operator, "Look up order ord_100")
+    services.execute_run(run_id=run.pk)
+    assert demo_tools.EXECUTIONS == [{"tool": "lookup_order", "order_id": "ord_100"}]
+
+
+def test_execute_run_blocked_tool_never_runs(operator):
+    run = _start(operator, "Delete customer cus_42")
+    assert run.status == RunStatus.COMPLETED
+    assert _statuses(run) == ["blocked"]
+    assert demo_tools.EXECUTIONS == []
+
+
+def test_execute_run_over_threshold_pauses_with_request(operator):
+    run = _start(operator, "Refund order ord_7 for 250")
+    assert run.status == RunStatus.AWAITING_APPROVAL
+    approval = ApprovalRequest.objects.get(run=run)
+    assert (approval.tool, approval.arguments, approval.status) == (
+        "refund_payment", {"order_id": "ord_7", "amount": 250}, "pending",
+    )
+    digest = approvals.arguments_digest("refund_payment", {"order_id": "ord_7", "amount": 250})
+    assert approval.arguments_digest == digest
+    assert demo_tools.EXECUTIONS == []
+
+
+def test_approve_resumes_and_runs_tool_once(operator, reviewer):
+    run = _start(operator, "Refund order ord_7 for 250")
+    approval = ApprovalRequest.objects.get(run=run)
+    approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved", comment="fine")
+    services.resume_run(run_id=run.pk)
+    services.resume_run(run_id=run.pk)  # a retried task finds nothing left to do
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    assert demo_tools.EXECUTIONS == [{"tool": "refund_payment", "order_id": "ord_7", "amount": 250.0}]
+    assert _statuses(run) == ["approval_required", "executed"]
+    assert "re_ord_7" in run.final_text
+
+
+def test_second_click_is_refused_with_who_resolved(operator, reviewer):
+    run = _start(operator, "Refund order ord_7 for 250")
+    approval = ApprovalRequest.objects.get(run=run)
+    approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
+    other = make_user("rob", reviewer=True)
+    with pytest.raises(approvals.AlreadyResolved) as caught:
+        approvals.resolve_approval(approval_id=approval.pk, reviewer=other, resolution="denied")
+    assert str(caught.value).startswith("Already approved by rita at ")
+    approval.refresh_from_db()
+    assert (approval.status, approval.reviewer) == ("approved", reviewer)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_approve_and_deny_one_wins_one_execution():
+    register_demo_tools() if not ToolRegistration.objects.exists() else None
+    operator, first, second = make_user("o2"), make_user("r1", reviewer=True), make_user("r2", reviewer=True)
+    run = _start(operator, "Refund order ord_8 for 300")
+    approval = ApprovalRequest.objects.get(run=run)
+    barrier, outcomes = threading.Barrier(2), []
+
+    def click(user, resolution):
+        barrier.wait()
+        try:
+            approvals.resolve_approval(approval_id=approval.pk, reviewer=user, resolution=resolution)
+            outcomes.append("won")
+        except approvals.AlreadyResolved:
+            outcomes.append("already")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click, args=(first, "approved")),
+               threading.Thread(target=click, args=(second, "denied"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["already", "won"]
+    services.resume_run(run_id=run.pk)
+    services.resume_run(run_id=run.pk)
+    approval.refresh_from_db()
+    expected = 1 if approval.status == ApprovalStatus.APPROVED else 0
+    assert len([e for e in demo_tools.EXECUTIONS if e["order_id"] == "ord_8"]) == expected
+    assert Run.objects.get(pk=run.pk).status == RunStatus.COMPLETED
+
+
+def test_deny_sends_reason_to_model(operator, reviewer):
+    run = _start(operator, "Refund order ord_9 for 500")
+    approval = ApprovalRequest.objects.get(run=run)
+    approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="denied",
+                               comment="customer already refunded")
+    services.resume_run(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    assert demo_tools.EXECUTIONS == []
+    outputs = [i for i in run.state["items"] if i.get("type") == "function_call_output"]
+    assert json.loads(outputs[-1]["output"]) == {"status": "denied", "reason": "customer already refunded"}
+    assert _statuses(run) == ["approval_required", "denied"]
+
+
+def test_expiry_counts_as_denial(operator, settings):
+    run = _start(operator, "Refund order ord_10 for 500")
+    ApprovalRequest.objects.filter(run=run).update(expires_at="2000-01-01T00:00:00Z")
+    assert approvals.expire_overdue() == 1
+    services.resume_run(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    assert _statuses(run) == ["approval_required", "expired"]
+    assert demo_tools.EXECUTIONS == []
+
+
+def test_self_approval_refused_by_default(reviewer):
+    run = _start(reviewer, "Refund order ord_11 for 500")
+    approval = ApprovalRequest.objects.get(run=run)
+    with pytest.raises(approvals.NotAllowed) as caught:
+        approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
+    assert str(caught.value) == "you started this run, so someone else must review its requests"
+    assert ApprovalRequest.objects.get(pk=approval.pk).status == "pending"
+
+
+def test_non_reviewer_cannot_resolve(operator):
+    run = _start(operator, "Refund order ord_12 for 500")
+    approval = ApprovalRequest.objects.get(run=run)
+    with pytest.raises(approvals.NotAllowed) as caught:
+        approvals.resolve_approval(approval_id=approval.pk, reviewer=make_user("mallory"), resolution="approved")
+    assert str(caught.value) == "only members of the reviewers group may approve or deny"
+
+
+def test_policy_tightened_after_approval_blocks_call(operator, reviewer):
+    run = _start(operator, "Refund order ord_13 for 500")
+    approval = ApprovalRequest.objects.get(run=run)
+    approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
+    ToolRegistration.objects.filter(name="refund_payment").update(block_above=Decimal("400"))
+    services.resume_run(run_id=run.pk)
+    run.refresh_from_db()
+    assert demo_tools.EXECUTIONS == []
+    assert _statuses(run) == ["approval_required", "blocked"]
+    assert run.status == RunStatus.COMPLETED
+
+
+def test_tampered_digest_never_runs(operator, reviewer):
+    run = _start(operator, "Refund order ord_14 for 500")
+    approval = ApprovalRequest.objects.get(run=run)
+    ApprovalRequest.objects.filter(pk=approval.pk).update(arguments_digest="0" * 64)
+    approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
+    services.resume_run(run_id=run.pk)
+    run.refresh_from_db()
+    assert demo_tools.EXECUTIONS == []
+    assert _statuses(run) == ["approval_required", "denied"]
+
+
+def test_disabled_tool_after_approval_never_runs(operator, reviewer):
+    run = _start(operator, "Refund order ord_15 for 500")
+    approval = ApprovalRequest.objects.get(run=run)
+    approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
+    ToolRegistration.objects.filter(name="refund_payment").update(enabled=False)
+    services.resume_run(run_id=run.pk)
+    assert demo_tools.EXECUTIONS == []
+    assert Run.objects.get(pk=run.pk).status == RunStatus.COMPLETED
+
+
+def test_cancel_awaiting_run_denies_its_requests(operator):
+    run = _start(operator, "Refund order ord_16 for 500")
+    assert services.cancel_run(run=run, user=operator) is True
+    assert services.cancel_run(run=run, user=operator) is False
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED
+    assert ApprovalRequest.objects.get(run=run).status == ApprovalStatus.DENIED
+    services.resume_run(run_id=run.pk)
+    assert demo_tools.EXECUTIONS == []
+
+
+def test_event_seq_has_no_gap_across_pause_and_resume(operator, reviewer):
+    run = _start(operator, "Refund order ord_17 for 500")
+    approval = ApprovalRequest.objects.get(run=run)
+    approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
+    services.resume_run(run_id=run.pk)
+    seqs = list(RunEvent.objects.filter(run=run).values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
+    kinds = [(e.type, e.payload.get("status")) for e in RunEvent.objects.filter(run=run)]
+    assert kinds[0] == ("status", "queued")
+    assert kinds[-1] == ("status", "completed")
