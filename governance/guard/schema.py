@@ -541,13 +541,9 @@ def coerce_arguments(fn: Callable[..., Any], schema: dict[str, Any], args: dict[
     when a value cannot be converted (e.g. a mapping key sent twice).
     """
     owner = _callable_name(fn)
-    try:
-        parameters = inspect.signature(fn, eval_str=True).parameters
-    except Exception:
-        try:
-            parameters = inspect.signature(fn).parameters
-        except (TypeError, ValueError):  # a builtin without a signature: nothing to go by
-            return dict(args)
+    parameters = _parameters(fn)
+    if parameters is None:  # a builtin without a signature: nothing to go by
+        return dict(args)
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
     declared = schema.get("properties")
     closed = schema.get("additionalProperties") is False and isinstance(declared, dict)
@@ -565,6 +561,18 @@ def coerce_arguments(fn: Callable[..., Any], schema: dict[str, Any], args: dict[
             continue
         kwargs[name] = _coerce(param.annotation, value, name)
     return kwargs
+
+
+@functools.lru_cache(maxsize=1024)
+def _parameters(fn: Callable[..., Any]) -> Mapping[str, inspect.Parameter] | None:
+    """The function's parameters with string annotations resolved; computed once per function."""
+    try:
+        return inspect.signature(fn, eval_str=True).parameters
+    except Exception:
+        try:
+            return inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            return None
 
 
 def _coerce(tp: Any, value: Any, where: str) -> Any:

@@ -109,6 +109,7 @@ class ToolRegistry:
 
     def __init__(self) -> None:
         self._tools: dict[str, ToolSpec] = {}
+        self._openai_tools: list[dict[str, Any]] | None = None
 
     def register(
         self,
@@ -174,6 +175,7 @@ class ToolRegistry:
             decision_mode=decision_mode,
         )
         self._tools[name] = spec
+        self._openai_tools = None
         return spec
 
     def get(self, name: str) -> ToolSpec:
@@ -192,8 +194,13 @@ class ToolRegistry:
         return list(self._tools)
 
     def openai_tools(self) -> list[dict[str, Any]]:
-        """Every tool in the Responses API's flat function-tool format, in registration order."""
-        return [spec.to_openai_tool() for spec in self._tools.values()]
+        """Every tool in the Responses API's flat function-tool format, in registration order.
+
+        Built once per set of registrations (each turn sends it); callers must not mutate it.
+        """
+        if self._openai_tools is None:
+            self._openai_tools = [spec.to_openai_tool() for spec in self._tools.values()]
+        return self._openai_tools
 
 
 def _check_schema_fits(name: str, fn: Callable[..., Any], schema: dict[str, Any]) -> None:

@@ -74,7 +74,10 @@ def parse_tool_arguments(
 
 def validate_arguments(arguments: dict[str, Any], schema: dict[str, Any]) -> None:
     """Raise `ToolArgumentsError` with the most relevant violation if `arguments` does not match `schema`."""
-    error = best_match(compiled_validator(schema).iter_errors(arguments))
+    validator = compiled_validator(schema)
+    if validator.is_valid(arguments):  # the common case; best_match walks every error, so only on failure
+        return
+    error = best_match(validator.iter_errors(arguments))
     if error is None:
         return
     message = error.message
@@ -86,7 +89,16 @@ def validate_arguments(arguments: dict[str, Any], schema: dict[str, Any]) -> Non
 
 def compiled_validator(schema: dict[str, Any]) -> Draft202012Validator:
     """The Draft 2020-12 validator for `schema`, compiled once per distinct schema."""
-    return _compile(json.dumps(schema, sort_keys=True, separators=(",", ":")))
+    cached = _by_identity.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    validator = _compile(json.dumps(schema, sort_keys=True, separators=(",", ":")))
+    _by_identity[id(schema)] = (schema, validator)  # holds `schema`, so its id cannot be reused
+    return validator
+
+
+# Registered tools keep one schema object for life: skip re-serialising it on every call.
+_by_identity: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
 
 
 @functools.lru_cache(maxsize=512)

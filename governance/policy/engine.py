@@ -14,7 +14,9 @@ Policies are parsed once, at construction, into one `cedarpy.PolicySet` and reus
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,8 @@ from .text import PolicyError, PolicyProblem, Statement, split_statements
 
 DEFAULT_OUTCOMES = ("blocked", "requires_approval", "allowed")
 _EMPTY_ENTITIES = cedarpy.Entities.from_json_str("[]")
+_CONTEXT_ATTRIBUTE = re.compile(r"\bcontext(?:\s*\.\s*|\s+has\s+)(\w+)")
+CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,13 @@ class EmbeddedPolicyEngine:
         if problems:
             raise PolicyError(problems)
         self._policy_set = cedarpy.PolicySet.from_str("\n".join(texts)) if texts else None
-        self._reads_arguments = any("arguments" in t for t in texts)
+        # Building the request dominates cedarpy's per-call cost, so the context carries only the
+        # attributes some policy reads.
+        self._context_reads = {name for t in texts for name in _CONTEXT_ATTRIBUTE.findall(t)}
+        # With no entity store and no clock, a Cedar answer depends on the request alone: results
+        # are memoised exactly, keyed by the request as sent.
+        self._results: OrderedDict[tuple[str, str, str, str], tuple[bool, tuple[str, ...], tuple[str, ...]]]
+        self._results = OrderedDict()
 
     @property
     def policy_ids(self) -> list[str]:
@@ -86,17 +96,16 @@ class EmbeddedPolicyEngine:
         value_cents = to_cents(action.value) if action.value is not None else None
         if self._policy_set is None:
             return self._default(action, request_id, value_cents, [])
-        result = cedarpy.is_authorized(self._request(action, value_cents), self._policy_set, _EMPTY_ENTITIES)
-        matched = [self._compiled[int(pid.removeprefix("policy"))] for pid in result.diagnostics.reasons]
-        errors = list(result.diagnostics.errors)
-        if result.allowed:
+        allowed, reasons, errors = self._authorize(action, value_cents)
+        matched = [self._compiled[int(pid[6:])] for pid in reasons]  # ids are "policy<N>", in order
+        if allowed:
             approvals = [c for c in matched if c.needs_approval]
             if approvals:
-                return self._decision("requires_approval", action, request_id, value_cents, approvals, errors)
-            return self._decision("allowed", action, request_id, value_cents, matched, errors)
+                return self._decision("requires_approval", action, request_id, value_cents, approvals, list(errors))
+            return self._decision("allowed", action, request_id, value_cents, matched, list(errors))
         if matched:  # a forbid matched
-            return self._decision("blocked", action, request_id, value_cents, matched, errors)
-        return self._default(action, request_id, value_cents, errors)
+            return self._decision("blocked", action, request_id, value_cents, matched, list(errors))
+        return self._default(action, request_id, value_cents, list(errors))
 
     def resolve_approval(self, decision: Decision, *, resolution: Resolution, comment: str = "") -> dict[str, Any]:
         return {"status": resolution, "request_id": decision.request_id, "comment": comment}
@@ -109,20 +118,38 @@ class EmbeddedPolicyEngine:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _request(self, action: ActionRequest, value_cents: int | None) -> dict[str, Any]:
-        context: dict[str, Any] = {"tool": action.tool, "actor": action.actor, "domain": action.domain}
-        if value_cents is not None:
+    def _authorize(self, action: ActionRequest, value_cents: int | None):
+        context: dict[str, Any] = {}
+        reads = self._context_reads
+        if "tool" in reads:
+            context["tool"] = action.tool
+        if "actor" in reads:
+            context["actor"] = action.actor
+        if "domain" in reads:
+            context["domain"] = action.domain
+        if value_cents is not None and "value_cents" in reads:
             context["value_cents"] = value_cents
-        if action.target is not None:
+        if action.target is not None and "target" in reads:
             context["target"] = action.target
-        if self._reads_arguments:
+        if "arguments" in reads:
             context["arguments"] = _cedar_value(action.arguments)
-        return {
+        context_json = json.dumps(context, sort_keys=True)
+        key = (action.action_name, action.actor, action.domain, context_json)
+        cached = self._results.get(key)
+        if cached is not None:
+            return cached
+        request = {
             "principal": {"type": "Agent", "id": action.actor},
             "action": {"type": "Action", "id": action.action_name},
             "resource": {"type": "Domain", "id": action.domain},
-            "context": json.dumps(context),
+            "context": context_json,
         }
+        result = cedarpy.is_authorized(request, self._policy_set, _EMPTY_ENTITIES)
+        answer = (result.allowed, tuple(result.diagnostics.reasons), tuple(result.diagnostics.errors))
+        self._results[key] = answer
+        if len(self._results) > CACHE_SIZE:
+            self._results.popitem(last=False)
+        return answer
 
     def _decision(
         self,
