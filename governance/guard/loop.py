@@ -209,7 +209,9 @@ def _run_approved(
             output={"status": "blocked", "reason": reason}, error=None, reason=reason, approval=approval,
         )
         return
-    yield from _execute(state, spec, pending.call_id, pending.arguments, action, decision, approval=approval)
+    who = approval["comment"] or "approved by a reviewer"
+    yield from _execute(state, spec, pending.call_id, pending.arguments, action, decision, approval=approval,
+                        reason=f"{who} (it had paused because {decision.reason})")
 
 
 def _handle_call(state: RunState, config: LoopConfig, call: dict[str, Any]) -> Loop:
@@ -254,17 +256,19 @@ def _execute(
     action: ActionRequest,
     decision: Decision,
     approval: dict[str, Any] | None = None,
+    reason: str | None = None,
 ) -> Loop:
+    reason = reason or decision.reason
     result = yield Invoke(spec.name, arguments, call_id)
     if isinstance(result, Failed):
         error = result.message
         yield from _settle(state, call_id, spec.name, arguments, "tool_error", decision,
-                           output={"status": "error", "error": error}, error=error, reason=decision.reason,
+                           output={"status": "error", "error": error}, error=error, reason=reason,
                            approval=approval)
         yield ReportOutcome(action, decision, "tool_error", error)
         return
     yield from _settle(state, call_id, spec.name, arguments, "executed", decision, output=result, error=None,
-                       reason=decision.reason, approval=approval)
+                       reason=reason, approval=approval)
     yield ReportOutcome(action, decision, "executed", result)
 
 
