@@ -126,32 +126,34 @@ class RunFailed(RuntimeError):
 def drive(state: RunState, config: LoopConfig) -> Loop:
     """Advance the run until it completes, fails, or waits for approval. Mutates `state`."""
     segment_start = len(state.events)
-    try:
-        while not state.pending:
-            if state.rounds >= config.max_tool_rounds:
-                state.status = "failed"
-                state.error = (
-                    f"stopped after {config.max_tool_rounds} tool rounds: the model kept calling tools "
-                    "(raise max_tool_rounds if this run needs more)"
-                )
-                return
-            response = yield CallModel(build_request(state, config))
-            if isinstance(response, Failed):
-                state.status = "failed"
-                state.error = f"model call failed: {response.message}"
-                return
-            _record_response(state, response)
-            calls = [item for item in response.get("output", []) if item.get("type") == "function_call"]
-            if not calls:
-                state.status = "completed"
-                return
-            state.rounds += 1
-            for call in calls:
-                yield from _handle_call(state, config, call)
-        state.status = "approval_required"
-    finally:
-        if config.memory_enabled and len(state.events) > segment_start:
-            yield IngestMemory(state.events[segment_start:])
+    yield from _advance(state, config)
+    if config.memory_enabled and len(state.events) > segment_start:
+        yield IngestMemory(state.events[segment_start:])
+
+
+def _advance(state: RunState, config: LoopConfig) -> Loop:
+    while not state.pending:
+        if state.rounds >= config.max_tool_rounds:
+            state.status = "failed"
+            state.error = (
+                f"stopped after {config.max_tool_rounds} tool rounds: the model kept calling tools "
+                "(raise max_tool_rounds if this run needs more)"
+            )
+            return
+        response = yield CallModel(build_request(state, config))
+        if isinstance(response, Failed):
+            state.status = "failed"
+            state.error = f"model call failed: {response.message}"
+            return
+        _record_response(state, response)
+        calls = [item for item in response.get("output", []) if item.get("type") == "function_call"]
+        if not calls:
+            state.status = "completed"
+            return
+        state.rounds += 1
+        for call in calls:
+            yield from _handle_call(state, config, call)
+    state.status = "approval_required"
 
 
 def resolve(state: RunState, config: LoopConfig, *, key: str, resolution: str, comment: str = "") -> Loop:

@@ -39,3 +39,15 @@ def test_resume_unknown_call_id_names_pending(make_guard):
     paused = make_guard().run(messages=user("Refund ord_1 for 500"), model="gpt-4.1")
     with pytest.raises(KeyError, match="pending call ids: "):
         make_guard().resume_after_approval(paused, call_id="call_nope", resolution="approved")
+
+
+def test_closing_a_run_midway_stops_cleanly(make_guard):
+    guard = make_guard()
+    state = guard.start(messages=user("Refund ord_1 for 50 and look up ord_2"), model="gpt-4.1")
+    events = guard.advance(state, stream=True)
+    for event in events:
+        if event["type"] == "execution_event":
+            events.close()  # what a cancelled run's worker does
+            break
+    assert [e["tool"] for e in state.events] == ["refund_payment"]
+    assert state.status == "running"
