@@ -80,13 +80,33 @@ class DriverContext:
             logger.warning("on_decision hook raised; ignored so the run goes on", exc_info=True)
 
 
-def _final_from_stream(final: Any, failure: dict[str, Any] | None) -> dict[str, Any] | Failed:
-    if failure is not None:
-        error = failure.get("error") or {}
-        return Failed(ProviderResponseError(f"response failed: {error.get('message') or error or 'no reason given'}"))
-    if final is None:
-        return Failed(ProviderResponseError("the stream ended without response.completed"))
-    return response_to_dict(final)
+class _StreamCollector:
+    """Maps SDK stream events to adapter events and keeps what ends the turn (one rule, two drivers)."""
+
+    def __init__(self, ctx: DriverContext) -> None:
+        self.ctx = ctx
+        self.final: Any = None
+        self.failure: dict[str, Any] | None = None
+
+    def feed(self, raw: Any) -> dict[str, Any] | None:
+        mapped = map_stream_event(raw)
+        if mapped is not None and mapped["type"] == "response_done":
+            self.final = raw.response
+        elif mapped is not None and mapped["type"] == "response_failed":
+            self.failure = mapped
+        return mapped
+
+    def answer(self) -> dict[str, Any] | Failed:
+        if self.failure is not None:
+            error = self.failure.get("error") or {}
+            reason = error.get("message") or error or "no reason given"
+            answer: dict[str, Any] | Failed = Failed(ProviderResponseError(f"response failed: {reason}"))
+        elif self.final is None:
+            answer = Failed(ProviderResponseError("the stream ended without response.completed"))
+        else:
+            return response_to_dict(self.final)
+        self.ctx.last_provider_error = answer.error
+        return answer
 
 
 # --- blocking ------------------------------------------------------------------------------
@@ -121,20 +141,12 @@ def _call_model_sync(ctx: DriverContext, request: dict[str, Any], stream: bool):
         events = call_with_resilience(
             lambda: create(**request, stream=True, timeout=timeout), ctx.resilience, ctx.breaker, rng=ctx.rng
         )
-        final, failure = None, None
+        collector = _StreamCollector(ctx)
         for raw in events:
-            mapped = map_stream_event(raw)
-            if mapped is None:
-                continue
-            yield mapped
-            if mapped["type"] == "response_done":
-                final = raw.response
-            elif mapped["type"] == "response_failed":
-                failure = mapped
-        answer = _final_from_stream(final, failure)
-        if isinstance(answer, Failed):
-            ctx.last_provider_error = answer.error
-        return answer
+            mapped = collector.feed(raw)
+            if mapped is not None:
+                yield mapped
+        return collector.answer()
     except Exception as exc:
         ctx.last_provider_error = exc
         return Failed(exc)
@@ -214,20 +226,12 @@ async def _call_model_async(ctx: DriverContext, request: dict[str, Any], stream:
         events = await acall_with_resilience(
             lambda: create(**request, stream=True, timeout=timeout), ctx.resilience, ctx.breaker, rng=ctx.rng
         )
-        final, failure = None, None
+        collector = _StreamCollector(ctx)
         async for raw in events:
-            mapped = map_stream_event(raw)
-            if mapped is None:
-                continue
-            yield mapped
-            if mapped["type"] == "response_done":
-                final = raw.response
-            elif mapped["type"] == "response_failed":
-                failure = mapped
-        answer = _final_from_stream(final, failure)
-        if isinstance(answer, Failed):
-            ctx.last_provider_error = answer.error
-        yield _Answer(answer)
+            mapped = collector.feed(raw)
+            if mapped is not None:
+                yield mapped
+        yield _Answer(collector.answer())
     except Exception as exc:
         ctx.last_provider_error = exc
         yield _Answer(Failed(exc))

@@ -25,12 +25,13 @@ def test_memory_disabled_sends_nothing(make_guard, fake_bighub, bighub_client):
 
 
 def test_slow_memory_ingest_does_not_hold_the_run(make_guard, fake_bighub, bighub_client):
-    fake_bighub.ingest_delay_seconds = 2.0
+    fake_bighub.ingest_delay_seconds = 1.0
     guard = make_guard(bighub_client=bighub_client, policies=None, memory_ingest_timeout_ms=300)
     started = time.monotonic()
     result = guard.run(messages=user("Look up ord_2"), model="gpt-4.1")
     assert result["execution"]["status"] == "completed"
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 0.9
+    time.sleep(1.0)  # let the abandoned ingest finish before the client is closed
 
 
 def test_failing_memory_ingest_is_swallowed(make_guard, fake_bighub, bighub_client):
