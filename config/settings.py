@@ -58,6 +58,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "approvals.context_processors.pending_approvals",
             ],
         },
     },
@@ -90,8 +91,6 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-LOGIN_URL = "admin:login"
-
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
@@ -122,3 +121,26 @@ GOVERNANCE_APPROVAL_TTL_SECONDS = env_int("GOVERNANCE_APPROVAL_TTL_SECONDS", 24 
 GOVERNANCE_MAX_PROMPT_CHARS = env_int("GOVERNANCE_MAX_PROMPT_CHARS", 20_000)
 GOVERNANCE_PROVIDER_MAX_RETRIES = env_int("GOVERNANCE_PROVIDER_MAX_RETRIES", 2)
 GOVERNANCE_PROVIDER_TIMEOUT_SECONDS = env_int("GOVERNANCE_PROVIDER_TIMEOUT_SECONDS", 30)
+
+# Channels: Redis in every real deployment (the embedded profile starts one); CHANNEL_LAYER=memory
+# is for a single process only (tests).
+if env_str("CHANNEL_LAYER", "redis") == "memory":
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                  "CONFIG": {"hosts": [REDIS_URL]}}}
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "runs:list"
+LOGOUT_REDIRECT_URL = "login"
+
+# Celery: at-least-once delivery (a task is acknowledged after it ran, and given back if its worker
+# dies); the run code is idempotent on top (claims and per-call execution rows), see runs/services.py.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "expire-overdue-approvals": {"task": "approvals.expire_overdue", "schedule": 30.0},
+}

@@ -1,8 +1,15 @@
-"""Top-level URL routes."""
+"""Top-level URL routes: the dashboard's apps, login/logout, and the Django admin."""
 
 from django.contrib import admin
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="runs:list", permanent=False)),
+    path("runs/", include("runs.urls")),
+    path("approvals/", include("approvals.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]

@@ -60,6 +60,11 @@ class Run(models.Model):
     def __str__(self) -> str:
         return f"run {str(self.id)[:8]} ({self.status})"
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("runs:detail", args=[self.pk])
+
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES

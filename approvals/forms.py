@@ -1,0 +1,15 @@
+"""The reviewer's approve/deny form: a decision, an optional preset reason, a comment."""
+
+from __future__ import annotations
+
+from django import forms
+
+from .models import DenyReason
+
+
+class ResolveForm(forms.Form):
+    resolution = forms.ChoiceField(choices=[("approved", "Approve"), ("denied", "Deny")])
+    deny_reason = forms.ModelChoiceField(queryset=DenyReason.objects.filter(active=True), required=False,
+                                         empty_label="(no preset reason)")
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000,
+                              help_text="Sent to the model with a denial.")

@@ -1,0 +1,12 @@
+"""URL routes of the approvals pages."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "approvals"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("<int:approval_id>/", views.detail, name="detail"),
+]

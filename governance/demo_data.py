@@ -1,0 +1,70 @@
+"""The demo data set: users with roles, the demo tools and policies, preset deny reasons.
+
+Used by `manage.py seed_demo` (the one-command start) and by tests. Idempotent: running it again
+leaves the same rows and resets the demo passwords.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission, User
+from django.db import transaction
+
+from approvals.models import DenyReason
+from governance.models import DomainDefault, Policy, ToolRegistration
+from governance.policy.sources import DEMO_CEDAR
+
+DEMO_TOOLS = [
+    {"name": "refund_payment", "callable_path": "governance.demo_tools.refund_payment", "value_argument": "amount",
+     "target_argument": "order_id", "approve_above": Decimal("100"), "block_above": Decimal("10000")},
+    {"name": "lookup_order", "callable_path": "governance.demo_tools.lookup_order", "target_argument": "order_id"},
+    {"name": "delete_customer", "callable_path": "governance.demo_tools.delete_customer",
+     "target_argument": "customer_id"},
+]
+DENY_REASONS = ["Amount looks wrong", "Customer not eligible", "Needs a second opinion"]
+
+
+def demo_passwords() -> dict[str, str]:
+    return {
+        "admin": os.environ.get("DEMO_ADMIN_PASSWORD", "admin-demo"),
+        "reviewer": os.environ.get("DEMO_REVIEWER_PASSWORD", "reviewer-demo"),
+        "operator": os.environ.get("DEMO_OPERATOR_PASSWORD", "operator-demo"),
+    }
+
+
+def reviewers_group() -> Group:
+    group, _ = Group.objects.get_or_create(name=settings.REVIEWERS_GROUP)
+    group.permissions.add(
+        Permission.objects.get(codename="resolve_approvalrequest"),
+        Permission.objects.get(codename="view_approvalrequest"),
+        Permission.objects.get(codename="view_run"),
+    )
+    return group
+
+
+@transaction.atomic
+def seed_demo() -> dict[str, str]:
+    """Create or refresh the demo rows; returns the demo credentials."""
+    passwords = demo_passwords()
+    admin, _ = User.objects.get_or_create(username="admin", defaults={"is_staff": True, "is_superuser": True})
+    reviewer, _ = User.objects.get_or_create(username="reviewer")
+    operator, _ = User.objects.get_or_create(username="operator")
+    for user in (admin, reviewer, operator):
+        user.set_password(passwords[user.username])
+        user.save()
+    reviewer.groups.add(reviewers_group())
+    for spec in DEMO_TOOLS:
+        tool = ToolRegistration.objects.filter(name=spec["name"]).first() or ToolRegistration(name=spec["name"])
+        for key, value in spec.items():
+            setattr(tool, key, value)
+        tool.full_clean()
+        tool.save()
+    Policy.objects.update_or_create(name="demo", defaults={"cedar": DEMO_CEDAR, "enabled": True,
+                                                           "description": "Lookups allowed, deletes forbidden."})
+    DomainDefault.objects.update_or_create(domain="customer_transactions", defaults={"outcome": "blocked"})
+    for position, text in enumerate(DENY_REASONS):
+        DenyReason.objects.update_or_create(text=text, defaults={"position": position, "active": True})
+    return passwords

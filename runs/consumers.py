@@ -1,0 +1,142 @@
+"""Websocket consumers feeding the HTMX `ws` extension with server-rendered fragments.
+
+Messages from the channel layer are nudges only: each handler checks permission again, re-reads
+the database and sends what is new as out-of-band swaps rendered by the same templates as the
+first page load. A page says which `seq` it already shows (`{"type": "hello", "after": N}` on
+every (re)connect); the consumer then sends every later event once, in order, with no gap.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.template.loader import render_to_string
+
+from approvals.models import ApprovalRequest
+
+from .live import DASHBOARD_GROUP, run_group
+from .models import Run
+
+logger = logging.getLogger(__name__)
+MAX_CLIENT_MESSAGE_BYTES = 4096
+
+
+def _error_frame(message: str) -> str:
+    return render_to_string("runs/_ws_error.html", {"message": message})
+
+
+class _ClientMessages:
+    """Parsing of what a browser may send: small JSON objects with a known `type`."""
+
+    @staticmethod
+    def parse(text: str | None) -> tuple[dict[str, Any] | None, str | None]:
+        if text is None or len(text) > MAX_CLIENT_MESSAGE_BYTES:
+            return None, "messages must be JSON text of at most 4096 bytes"
+        try:
+            message = json.loads(text)
+        except ValueError:
+            return None, "messages must be JSON"
+        if not isinstance(message, dict) or message.get("type") != "hello":
+            return None, "unknown message: send {\"type\": \"hello\", \"after\": <last seq shown>}"
+        after = message.get("after", 0)
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            return None, "\"after\" must be a whole number, the last event seq the page shows"
+        return message, None
+
+
+class RunConsumer(AsyncWebsocketConsumer):
+    """One run's live page: timeline events, status, streaming text."""
+
+    async def connect(self) -> None:
+        self.user = self.scope["user"]
+        self.run_id = self.scope["url_route"]["kwargs"]["run_id"]
+        if not self.user.is_authenticated or not await self._may_see():
+            await self.close(code=4403)
+            return
+        self.last_seq: int | None = None
+        self.group = run_group(self.run_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        message, error = _ClientMessages.parse(text_data)
+        if error:
+            await self.send(text_data=_error_frame(error))
+            return
+        self.last_seq = message["after"]
+        await self._send_new()
+
+    async def run_changed(self, event: dict[str, Any]) -> None:
+        if self.last_seq is None:
+            return  # the page has not said what it shows yet; its hello will catch it up
+        if not await self._may_see():
+            await self.close(code=4403)
+            return
+        await self._send_new()
+
+    async def run_delta(self, event: dict[str, Any]) -> None:
+        if self.last_seq is not None:
+            await self.send(text_data=render_to_string("runs/_delta.html", {"text": event.get("text", "")}))
+
+    async def _send_new(self) -> None:
+        html, last = await self._render_after(self.last_seq or 0)
+        if html:
+            self.last_seq = last
+            await self.send(text_data=html)
+
+    @database_sync_to_async
+    def _may_see(self) -> bool:
+        return Run.objects.visible_to(self.user).filter(pk=self.run_id).exists()
+
+    @database_sync_to_async
+    def _render_after(self, after: int) -> tuple[str, int]:
+        run = Run.objects.select_related("started_by").get(pk=self.run_id)
+        events = list(run.events.filter(seq__gt=after).order_by("seq"))
+        if not events:
+            return "", after
+        html = render_to_string("runs/_live_update.html", {"run": run, "events": events})
+        return html, events[-1].seq
+
+
+class DashboardConsumer(AsyncWebsocketConsumer):
+    """Every page's nav count, plus the runs list and approvals queue when the page shows them."""
+
+    async def connect(self) -> None:
+        self.user = self.scope["user"]
+        if not self.user.is_authenticated:
+            await self.close(code=4403)
+            return
+        await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        _message, error = _ClientMessages.parse(text_data)
+        if error:
+            await self.send(text_data=_error_frame(error))
+            return
+        await self.dashboard_changed({})
+
+    async def dashboard_changed(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=await self._render())
+
+    @database_sync_to_async
+    def _render(self) -> str:
+        from approvals.views import pending_rows
+        from runs.views import run_rows
+
+        return render_to_string("runs/_dashboard_update.html", {
+            "runs": run_rows(self.user),
+            "approvals": pending_rows(self.user),
+            "pending_count": ApprovalRequest.objects.pending().count(),
+        })

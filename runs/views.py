@@ -1,0 +1,72 @@
+"""Run pages: the live list, the start form, a run's live detail, cancel. Logic lives in services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
+
+from . import services
+from .forms import StartRunForm
+from .models import Run
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through django-htmx's middleware."""
+
+    htmx: HtmxDetails
+
+
+def run_rows(user):
+    return Run.objects.visible_to(user).select_related("started_by")[:50]
+
+
+@login_required
+def run_list(request: HtmxHttpRequest) -> HttpResponse:
+    template = "runs/list.html#run-rows" if request.htmx else "runs/list.html"
+    return TemplateResponse(request, template, {"runs": run_rows(request.user)})
+
+
+@login_required
+def run_new(request: HtmxHttpRequest) -> HttpResponse:
+    form = StartRunForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = services.start_run(
+                user=request.user, prompt=form.cleaned_data["prompt"], model=form.cleaned_data["model"],
+                tool_names=[t.name for t in form.cleaned_data["tools"]],
+            )
+        except services.RunInputError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        else:
+            if request.htmx:
+                return HttpResponseClientRedirect(run.get_absolute_url())
+            return redirect(run)
+    status = 400 if request.method == "POST" else 200
+    return TemplateResponse(request, "runs/new.html", {"form": form}, status=status)
+
+
+@login_required
+def run_detail(request: HtmxHttpRequest, run_id) -> HttpResponse:
+    run = get_object_or_404(Run.objects.visible_to(request.user).select_related("started_by"), pk=run_id)
+    events = list(run.events.order_by("seq"))
+    context = {"run": run, "events": events, "last_seq": events[-1].seq if events else 0,
+               "can_cancel": not run.is_final and services.can_cancel(request.user, run)}
+    template = "runs/detail.html#run-status" if request.htmx else "runs/detail.html"
+    return TemplateResponse(request, template, context)
+
+
+@login_required
+@require_POST
+def run_cancel(request: HtmxHttpRequest, run_id) -> HttpResponse:
+    run = get_object_or_404(Run.objects.visible_to(request.user), pk=run_id)
+    if services.cancel_run(run=run, user=request.user):
+        messages.success(request, "The run was cancelled.")
+    else:
+        messages.error(request, "This run cannot be cancelled (it has ended, or you may not cancel it).")
+    return redirect(run)
