@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -46,14 +47,28 @@ def ensure_venv() -> None:
 
 
 def start() -> None:
-    """Start the main job: a governed demo run, printed as adapter events."""
+    """Start the dashboard with everything it needs (embedded Redis, daphne, Celery, SQLite)."""
     ensure_venv()
-    _run(VENV_PYTHON, "-m", "governance.demo")
+    _run(VENV_PYTHON, "-m", "config.embedded")
+
+
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's chromium; install it when we can (root with apt-get)."""
+    if Path("/usr/bin/chromium").exists():
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        _say("installing Debian's chromium for the browser tests")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        _run("apt-get", "update", "-qq", env=env)
+        _run("apt-get", "install", "-y", "-qq", "chromium", env=env)
+    else:
+        _say("chromium is missing: install it (e.g. `sudo apt-get install chromium`); the browser tests need it")
 
 
 def test(pytest_args: list[str]) -> None:
     """Run every check CI runs: lint, migrations in sync, the whole test suite."""
     ensure_venv()
+    ensure_chromium()
     _say("ruff check")
     _run(VENV_PYTHON, "-m", "ruff", "check", ".")
     _say("migrations are in sync with the models")

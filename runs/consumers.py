@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -114,6 +115,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if not self.user.is_authenticated:
             await self.close(code=4403)
             return
+        # Which sections the page shows besides the nav count ("runs", "approvals"); others are not sent.
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        self.show = {s for s in query.get("show", [""])[0].split(",") if s in ("runs", "approvals")}
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         await self.accept()
 
@@ -136,7 +140,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         from runs.views import run_rows
 
         return render_to_string("runs/_dashboard_update.html", {
-            "runs": run_rows(self.user),
-            "approvals": pending_rows(self.user),
+            "show": self.show,
+            "runs": run_rows(self.user) if "runs" in self.show else [],
+            "approvals": pending_rows(self.user) if "approvals" in self.show else [],
             "pending_count": ApprovalRequest.objects.pending().count(),
         })

@@ -160,8 +160,7 @@ class EmbeddedPolicyEngine:
         matched: list[_Compiled],
         errors: list[str],
     ) -> Decision:
-        value = format_amount(value_cents) if value_cents is not None else "(none given)"
-        why = "; ".join(c.reason_template.replace("{value}", value) + f" (policy {c.display_id})" for c in matched)
+        why = "; ".join(_explain(c.reason_template, value_cents) + f" (policy {c.display_id})" for c in matched)
         verb = {"allowed": "is allowed", "blocked": "is blocked", "requires_approval": "requires approval"}[outcome]
         return Decision(
             outcome=outcome,  # type: ignore[arg-type]
@@ -222,6 +221,14 @@ def _compile(source_name: str, index: int, statement: Statement) -> _Compiled:
         needs_approval=annotations.get("approval", "").lower() == "required",
         reason_template=annotations.get("reason", default_reason),
     )
+
+
+def _explain(template: str, value_cents: int | None) -> str:
+    if "{value}" not in template:
+        return template
+    if value_cents is None:
+        return "no value was given for the call"
+    return template.replace("{value}", format_amount(value_cents))
 
 
 def _cedar_value(value: Any) -> Any:

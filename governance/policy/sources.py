@@ -54,7 +54,7 @@ class ToolThreshold:
             cents = to_cents(self.approve_above)
             parts.append(
                 f'@id("approve")\n@approval("required")\n'
-                f'@reason("value {{value}} is above {format_amount(cents)} or was not given")\n'
+                f'@reason("value {{value}} is above {format_amount(cents)}")\n'
                 f"permit(principal, {action}, resource)\n"
                 f"  when {{ !(context has value_cents) || context.value_cents > {cents} }};"
             )
