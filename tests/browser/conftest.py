@@ -26,7 +26,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_stack(tmp_path_factory):
     """Start the embedded stack on a free port with its own var dir; stop it after the session."""
     port = _free_port()
@@ -59,8 +59,10 @@ def live_stack(tmp_path_factory):
     log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """Module-scoped: Playwright's sync API holds an event loop until it exits, which would break
+    every asyncio test that runs after it."""
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         pytest.fail("Debian's chromium is needed for the browser tests: run `apt-get install -y chromium` as root "
                     "(python3 dev.py test does this when it runs as root).")
