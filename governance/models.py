@@ -82,7 +82,8 @@ class Policy(models.Model):
     description = models.TextField(blank=True)
     cedar = models.TextField(
         help_text='Cedar text. permit(...) allows; annotate @approval("required") to ask a reviewer; '
-        "forbid(...) blocks. Refused with the line number if it does not parse or validate."
+        "forbid(...) blocks. Actions are registered tool names (Action::\"refund_payment\"). Refused with "
+        "the line number if it does not parse or names an unknown action or attribute. See docs/policies.md."
     )
     enabled = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -97,7 +98,8 @@ class Policy(models.Model):
     def clean(self) -> None:
         from governance.policy import validate_policy_text
 
-        problems = validate_policy_text(self.cedar)
+        tools = list(ToolRegistration.objects.values_list("name", flat=True))
+        problems = validate_policy_text(self.cedar, name=self.name, tools=tools)
         if problems:
             raise ValidationError({"cedar": [str(p) for p in problems]})
 

@@ -1,0 +1,21 @@
+"""Approvals in the admin: requests are read-only history; preset deny reasons are editable."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from runs.admin import ReadOnlyAdmin
+
+from .models import ApprovalRequest, DenyReason
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyAdmin):
+    list_display = ("id", "tool", "status", "run", "reviewer", "requested_at", "resolved_at")
+    list_filter = ("status", "tool")
+
+
+@admin.register(DenyReason)
+class DenyReasonAdmin(admin.ModelAdmin):
+    list_display = ("text", "active", "position")
+    list_editable = ("active", "position")

@@ -1,0 +1,79 @@
+"""Admins register tools and policies in the Django admin; bad entries are refused on the form."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from governance.models import Policy, ToolRegistration
+from runs.models import Run
+
+pytestmark = pytest.mark.django_db
+
+TOOL_FORM = {"name": "lookup_order", "callable_path": "governance.demo_tools.lookup_order", "description": "",
+             "enabled": "on", "domain": "customer_transactions", "actor": "", "decision_mode": "submit",
+             "value_argument": "", "target_argument": "", "approve_above": "", "block_above": "",
+             "schema_override": ""}
+
+
+def post_tool(client, **changes):
+    return client.post(reverse("admin:governance_toolregistration_add"), {**TOOL_FORM, **changes})
+
+
+def test_tool_valid_path_saves_generated_schema(admin_client):
+    response = post_tool(admin_client)
+    assert response.status_code == 302
+    tool = ToolRegistration.objects.get(name="lookup_order")
+    assert tool.schema == {"type": "object", "properties": {"order_id": {"type": "string",
+                           "description": "The order to look up, like ord_123."}}, "required": ["order_id"],
+                           "additionalProperties": False}
+    assert tool.description == "Look up an order's status (read-only)."
+
+
+def test_tool_path_that_does_not_import_refused(admin_client):
+    response = post_tool(admin_client, callable_path="governance.demo_tools.no_such_function")
+    assert response.status_code == 200
+    assert "has no attribute &#x27;no_such_function&#x27;" in response.content.decode()
+    assert ToolRegistration.objects.count() == 0
+
+
+def test_tool_path_outside_allowed_modules_refused(admin_client):
+    response = post_tool(admin_client, callable_path="os.system")
+    assert "is outside the allowed tool modules" in response.content.decode()
+    assert ToolRegistration.objects.count() == 0
+
+
+def test_tool_schema_override_not_strict_refused(admin_client):
+    response = post_tool(admin_client, schema_override='{"type": "object", "properties": {"order_id": '
+                                                       '{"type": "string"}}}')
+    assert "additionalProperties" in response.content.decode()
+    assert ToolRegistration.objects.count() == 0
+
+
+def test_tool_value_argument_must_exist(admin_client):
+    response = post_tool(admin_client, value_argument="amount")
+    assert "&#x27;amount&#x27; is not an argument of this tool" in response.content.decode()
+
+
+def test_policy_with_syntax_error_refused_with_line(admin_client):
+    response = admin_client.post(reverse("admin:governance_policy_add"), {
+        "name": "broken", "description": "", "enabled": "on",
+        "cedar": "permit(principal, action, resource);\nforbid(principal, action ==, resource);"})
+    assert "policy &#x27;broken&#x27;, line 2: " in response.content.decode()
+    assert Policy.objects.count() == 0
+
+
+def test_policy_naming_unknown_tool_refused(admin_client):
+    post_tool(admin_client)
+    response = admin_client.post(reverse("admin:governance_policy_add"), {
+        "name": "typo", "description": "", "enabled": "on",
+        "cedar": 'permit(principal, action == Action::"lookup_ordr", resource);'})
+    assert "unrecognized action" in response.content.decode()
+    assert Policy.objects.count() == 0
+
+
+def test_history_admins_refuse_add_and_delete(admin_client):
+    assert admin_client.get(reverse("admin:runs_run_add")).status_code == 403
+    assert admin_client.get(reverse("admin:approvals_approvalrequest_add")).status_code == 403
+    assert admin_client.get(reverse("admin:runs_runevent_changelist")).status_code == 200
+    assert Run.objects.count() == 0

@@ -1,0 +1,112 @@
+"""The live websocket consumers, through channels' WebsocketCommunicator and the real ASGI app."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+
+from config.asgi import application
+from runs.consumers import DashboardConsumer, RunConsumer
+from runs.live import run_group
+from runs.models import Run, RunEvent
+from tests.factories import make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def communicator(consumer, path: str, user, run_id=None) -> WebsocketCommunicator:
+    comm = WebsocketCommunicator(consumer.as_asgi(), path)
+    comm.scope["user"] = user
+    if run_id is not None:
+        comm.scope["url_route"] = {"kwargs": {"run_id": run_id}}
+    return comm
+
+
+@sync_to_async
+def run_with_events(username: str, count: int) -> Run:
+    run = Run.objects.create(started_by=make_user(username), prompt="p", model="m")
+    for seq in range(1, count + 1):
+        RunEvent.objects.create(run=run, seq=seq, type="status", payload={"status": "running", "detail": f"e{seq}"})
+    return run
+
+
+async def test_anonymous_connection_refused():
+    comm = WebsocketCommunicator(application, "/ws/dashboard/", headers=[(b"origin", b"http://localhost")])
+    connected, code = await comm.connect()
+    assert (connected, code) == (False, 4403)
+
+
+async def test_other_users_run_refused():
+    run = await run_with_events("owner", 1)
+    stranger = await sync_to_async(make_user)("stranger")
+    comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", stranger, run.pk)
+    connected, code = await comm.connect()
+    assert (connected, code) == (False, 4403)
+
+
+async def test_hello_catches_up_in_order_without_duplicates():
+    run = await run_with_events("owner", 4)
+    comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
+    assert (await comm.connect())[0]
+    await comm.send_json_to({"type": "hello", "after": 2})
+    frame = await comm.receive_from()
+    assert frame.count('<li id="event-') == 2
+    assert frame.index('id="event-3"') < frame.index('id="event-4"')
+    assert 'id="event-2"' not in frame
+    await comm.disconnect()
+
+
+async def test_nudge_sends_exactly_the_new_event():
+    run = await run_with_events("owner", 2)
+    comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
+    assert (await comm.connect())[0]
+    await comm.send_json_to({"type": "hello", "after": 2})
+    assert await comm.receive_nothing(timeout=0.2)
+    await sync_to_async(RunEvent.objects.create)(run=run, seq=3, type="status", payload={"status": "completed"})
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    await layer.group_send(run_group(run.pk), {"type": "run.changed", "run_id": str(run.pk), "seq": 3})
+    await layer.group_send(run_group(run.pk), {"type": "run.changed", "run_id": str(run.pk), "seq": 3})
+    frame = await comm.receive_from()
+    assert frame.count('<li id="event-') == 1 and 'id="event-3"' in frame
+    assert await comm.receive_nothing(timeout=0.2)  # the repeated nudge found nothing new
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [("not json", "messages must be JSON"), ('{"type": "drop tables"}', "unknown message"),
+     ('{"type": "hello", "after": -1}', "must be a whole number")],
+)
+async def test_bad_client_message_gets_error_frame_and_connection_stays(message, error):
+    run = await run_with_events("owner", 1)
+    comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
+    assert (await comm.connect())[0]
+    await comm.send_to(text_data=message)
+    frame = await comm.receive_from()
+    assert 'id="ws-error"' in frame and error in frame
+    await comm.send_json_to({"type": "hello", "after": 0})
+    assert 'id="event-1"' in await comm.receive_from()
+    await comm.disconnect()
+
+
+async def test_dashboard_sends_pending_count_and_requested_sections():
+    user = await sync_to_async(make_user)("olga")
+    comm = communicator(DashboardConsumer, "/ws/dashboard/?show=runs", user)
+    comm.scope["query_string"] = b"show=runs"
+    assert (await comm.connect())[0]
+    from channels.layers import get_channel_layer
+
+    await get_channel_layer().group_send("dashboard", {"type": "dashboard.changed"})
+    frame = await comm.receive_from()
+    assert 'id="pending-count"' in frame and 'id="run-rows"' in frame
+    assert 'id="approval-rows"' not in frame
+    await comm.disconnect()
+
+
+async def test_anonymous_user_object_refused_by_consumer():
+    comm = communicator(DashboardConsumer, "/ws/dashboard/", AnonymousUser())
+    assert (await comm.connect()) == (False, 4403)

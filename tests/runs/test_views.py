@@ -1,0 +1,168 @@
+"""The dashboard pages: login, start form errors, visibility, escaping, HTMX partials, approve/deny."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from approvals.models import ApprovalRequest
+from governance import demo_tools
+from runs import services
+from runs.models import Run
+from tests.factories import make_user, register_demo_tools
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def demo(db):
+    register_demo_tools()
+    demo_tools.EXECUTIONS.clear()
+
+
+@pytest.fixture
+def operator(client):
+    user = make_user("olivia")
+    client.force_login(user)
+    return user
+
+
+def _paused_run(user) -> Run:
+    run = services.start_run(user=user, prompt="Refund order ord_7 for 250", model="gpt-4.1",
+                             tool_names=["refund_payment"])
+    services.execute_run(run_id=run.pk)
+    return run
+
+
+@pytest.mark.parametrize("name", ["runs:list", "runs:new", "approvals:queue"])
+def test_pages_require_login(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+
+
+def test_start_form_empty_prompt_shows_error_and_creates_nothing(client, operator):
+    response = client.post(reverse("runs:new"), {"prompt": "", "model": "gpt-4.1", "tools": ["lookup_order"]})
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    assert Run.objects.count() == 0
+
+
+def test_start_form_unknown_tool_refused(client, operator):
+    response = client.post(reverse("runs:new"), {"prompt": "hi", "model": "gpt-4.1", "tools": ["format_disk"]})
+    assert response.status_code == 400
+    assert "format_disk is not one of the available choices" in response.content.decode()
+    assert Run.objects.count() == 0
+
+
+def test_start_form_oversized_prompt_refused(client, operator, settings):
+    response = client.post(reverse("runs:new"), {"prompt": "x" * 20_001, "model": "gpt-4.1",
+                                                 "tools": ["lookup_order"]})
+    assert response.status_code == 400
+    assert "Ensure this value has at most 20000 characters" in response.content.decode()
+
+
+def test_start_form_starts_run_and_redirects(client, operator, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("runs:new"), {"prompt": "Look up ord_1", "model": "gpt-4.1",
+                                                     "tools": ["lookup_order"]})
+    run = Run.objects.get()
+    assert response.status_code == 302
+    assert response.url == f"/runs/{run.pk}/"
+    assert run.status == "completed"  # tasks run inline in tests
+
+
+def test_run_list_queries_bounded(client, operator, django_assert_max_num_queries):
+    for i in range(5):
+        services.start_run(user=operator, prompt=f"Look up ord_{i}", model="gpt-4.1", tool_names=["lookup_order"])
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("runs:list"))
+    assert response.content.decode().count('class="badge status-') == 5
+
+
+def test_run_list_htmx_partial(client, operator):
+    response = client.get(reverse("runs:list"), headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="run-rows"')
+    assert "<html" not in body
+
+
+def test_other_users_run_is_404(client, operator):
+    other = make_user("oscar")
+    run = services.start_run(user=other, prompt="Look up ord_1", model="gpt-4.1", tool_names=["lookup_order"])
+    assert client.get(reverse("runs:detail", args=[run.pk])).status_code == 404
+
+
+def test_tool_output_is_escaped(client, operator):
+    run = services.start_run(user=operator, prompt="Look up order <script>alert(1)</script>", model="gpt-4.1",
+                             tool_names=["lookup_order"])
+    body = client.get(reverse("runs:detail", args=[run.pk])).content.decode()
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_reviewer_approves_through_the_page(client, operator, django_capture_on_commit_callbacks):
+    run = _paused_run(operator)
+    approval = ApprovalRequest.objects.get(run=run)
+    reviewer = make_user("rita", reviewer=True)
+    client.force_login(reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("approvals:detail", args=[approval.pk]),
+                               {"resolution": "approved", "comment": "ok"})
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.status == "completed"
+    assert demo_tools.EXECUTIONS == [{"tool": "refund_payment", "order_id": "ord_7", "amount": 250.0}]
+
+
+def test_second_approval_click_gets_409_with_message(client, operator, django_capture_on_commit_callbacks):
+    run = _paused_run(operator)
+    approval = ApprovalRequest.objects.get(run=run)
+    client.force_login(make_user("rita", reviewer=True))
+    url = reverse("approvals:detail", args=[approval.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"resolution": "approved"})
+        response = client.post(url, {"resolution": "denied"})
+    assert response.status_code == 409
+    assert "Already approved by rita at" in response.content.decode()
+    assert len(demo_tools.EXECUTIONS) == 1
+
+
+def test_non_reviewer_gets_403(client, operator):
+    run = _paused_run(operator)
+    approval = ApprovalRequest.objects.get(run=run)
+    response = client.post(reverse("approvals:detail", args=[approval.pk]), {"resolution": "approved"})
+    assert response.status_code == 403
+    assert ApprovalRequest.objects.get(pk=approval.pk).status == "pending"
+
+
+def test_malformed_resolution_post_changes_nothing(client, operator):
+    run = _paused_run(operator)
+    approval = ApprovalRequest.objects.get(run=run)
+    client.force_login(make_user("rita", reviewer=True))
+    response = client.post(reverse("approvals:detail", args=[approval.pk]), {"resolution": "yolo"})
+    assert response.status_code == 400
+    assert ApprovalRequest.objects.get(pk=approval.pk).status == "pending"
+
+
+def test_deny_with_preset_reason_reaches_model(client, operator, django_capture_on_commit_callbacks):
+    from approvals.models import DenyReason
+
+    reason = DenyReason.objects.create(text="Customer not eligible")
+    run = _paused_run(operator)
+    approval = ApprovalRequest.objects.get(run=run)
+    client.force_login(make_user("rita", reviewer=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("approvals:detail", args=[approval.pk]),
+                    {"resolution": "denied", "deny_reason": reason.pk, "comment": "refunded last week"})
+    run.refresh_from_db()
+    assert "Customer not eligible: refunded last week" in run.final_text
+    assert demo_tools.EXECUTIONS == []
+
+
+def test_queue_lists_pending_with_count(client, operator):
+    _paused_run(operator)
+    client.force_login(make_user("rita", reviewer=True))
+    body = client.get(reverse("approvals:queue")).content.decode()
+    assert '<span id="pending-count" class="count hot" hx-swap-oob="true">1</span>' in body
+    assert body.count("review</a>") == 1
