@@ -73,8 +73,16 @@ def test(pytest_args: list[str]) -> None:
     _run(VENV_PYTHON, "-m", "ruff", "check", ".")
     _say("migrations are in sync with the models")
     _run(VENV_PYTHON, "manage.py", "makemigrations", "--check", "--dry-run")
-    _say("pytest")
-    _run(VENV_PYTHON, "-m", "pytest", *pytest_args)
+    if pytest_args:
+        _say("pytest " + " ".join(pytest_args))
+        _run(VENV_PYTHON, "-m", "pytest", *pytest_args)
+        return
+    # The browser tests run as their own phase: after the rest of the suite in one process they
+    # have missed live updates (an open problem, see docs/benchmarks.md); on their own they pass.
+    _say("pytest: browser tests (headless Chromium against the embedded stack)")
+    _run(VENV_PYTHON, "-m", "pytest", "-m", "browser")
+    _say("pytest: everything else")
+    _run(VENV_PYTHON, "-m", "pytest", "-m", "not browser")
 
 
 def main(argv: list[str]) -> None:
