@@ -78,7 +78,7 @@ def test(pytest_args: list[str]) -> None:
         _run(VENV_PYTHON, "-m", "pytest", *pytest_args)
         return
     # The browser tests run as their own phase: after the rest of the suite in one process they
-    # have missed live updates (an open problem, see docs/benchmarks.md); on their own they pass.
+    # have missed live updates (an open problem, see "Known problems" in the README); alone they pass.
     _say("pytest: browser tests (headless Chromium against the embedded stack)")
     _run(VENV_PYTHON, "-m", "pytest", "-m", "browser")
     _say("pytest: everything else")
