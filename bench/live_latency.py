@@ -25,12 +25,8 @@ import asyncio
 import os
 import platform
 import re
-import signal
-import socket
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +36,8 @@ from pathlib import Path
 import httpx
 import websockets
 
-ROOT = Path(__file__).resolve().parent.parent
+from config.embedded import free_port, launch, shut_down, wait_until_serving
+
 SEQ = re.compile(r'<li id="event-(\d+)"')
 
 
@@ -53,12 +50,6 @@ def report(name: str, samples_s: list[float]) -> None:
     ms = [s * 1000 for s in samples_s]
     print(f"{name:<34} n={len(ms):>5}  median {statistics.median(ms):7.1f} ms  p95 {pct(ms, 95):7.1f} ms  "
           f"p99 {pct(ms, 99):7.1f} ms  max {max(ms):7.1f} ms")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def login(base: str, username: str, password: str) -> httpx.Client:
@@ -93,22 +84,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
     port, var_dir = free_port(), Path(tempfile.mkdtemp(prefix="bench-live-"))
-    env = {**os.environ, "PORT": str(port), "GOVERNANCE_VAR_DIR": str(var_dir)}
-    stack = subprocess.Popen([sys.executable, "-m", "config.embedded"], cwd=ROOT, env=env,
-                             stdout=open(var_dir / "stack.log", "w"), stderr=subprocess.STDOUT,  # noqa: SIM115
-                             start_new_session=True)
+    stack = launch(port=port, var_dir=var_dir, log=open(var_dir / "stack.log", "w"))  # noqa: SIM115
     base, base_ws = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/accounts/login/", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the embedded stack did not start")
-            time.sleep(0.3)
+        if not wait_until_serving(f"{base}/accounts/login/", stack):
+            raise SystemExit(f"the embedded stack did not start; see {var_dir / 'stack.log'}")
         operator, reviewer = login(base, "operator", "operator-demo"), login(base, "reviewer", "reviewer-demo")
         cookie = "; ".join(f"{k}={v}" for k, v in operator.cookies.items())
         token = csrf(operator, "/runs/new/")
@@ -172,11 +152,7 @@ def main() -> None:
         report("commit -> websocket frame", commit_to_frame)
         report("approval click -> tool start", click_to_tool)
     finally:
-        os.killpg(stack.pid, signal.SIGINT)
-        try:
-            stack.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(stack.pid, signal.SIGKILL)
+        shut_down(stack)
 
 
 if __name__ == "__main__":

@@ -2,60 +2,32 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from config.embedded import free_port, launch, shut_down, wait_until_serving
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live_stack(tmp_path_factory):
     """Start the embedded stack on a free port with its own var dir; stop it after the session."""
-    port = _free_port()
+    port = free_port()
     var_dir = tmp_path_factory.mktemp("embedded-var")
-    env = {**os.environ, "PORT": str(port), "GOVERNANCE_VAR_DIR": str(var_dir), "CHANNEL_LAYER": "redis"}
-    log = open(var_dir / "stack.log", "w")  # noqa: SIM115 - closed in the finalizer below
-    proc = subprocess.Popen([sys.executable, "-m", "config.embedded"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    log = open(var_dir / "stack.log", "w")  # noqa: SIM115 - closed after the stack stops
+    proc = launch(port=port, var_dir=var_dir, log=log)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{url}/accounts/login/", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            log.flush()
-            proc.kill()
-            pytest.fail(f"the embedded stack did not come up:\n{(var_dir / 'stack.log').read_text()[-3000:]}")
-        time.sleep(0.3)
+    if not wait_until_serving(f"{url}/accounts/login/", proc):
+        shut_down(proc)
+        log.close()
+        pytest.fail(f"the embedded stack did not come up:\n{(var_dir / 'stack.log').read_text()[-3000:]}")
     yield {"url": url, "proc": proc, "var_dir": var_dir}
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    shut_down(proc)
     log.close()
 
 
