@@ -4,6 +4,7 @@ Defaults describe the embedded profile (SQLite, an embedded Redis started by `de
 production sets DATABASE_URL-style variables, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS.
 """
 
+import os
 from pathlib import Path
 
 from .env import env_bool, env_int, env_list, env_str
@@ -78,7 +79,8 @@ DATABASES = {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
         # A file, not shared-cache memory: memory databases fail concurrent writers with "table is locked".
-        "TEST": {"NAME": str(VAR_DIR / "test-db.sqlite3")},
+        # One per test process, so two test runs at once do not share it.
+        "TEST": {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")},
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -60,11 +60,18 @@ def embedded_engine() -> Any:
         return engine
 
 
-def decision_backend() -> Any:
-    if settings.GOVERNANCE_DECISION_BACKEND == "bighub":
-        from governance.backends.bighub import bighub_backend_from_settings
+_bighub_backend: Any = None
 
-        return bighub_backend_from_settings(settings.BIGHUB_API_KEY, settings.BIGHUB_BASE_URL or None)
+
+def decision_backend() -> Any:
+    """The configured backend; the BIGHUB client is built once per process and reused."""
+    global _bighub_backend
+    if settings.GOVERNANCE_DECISION_BACKEND == "bighub":
+        if _bighub_backend is None:
+            from governance.backends.bighub import bighub_backend_from_settings
+
+            _bighub_backend = bighub_backend_from_settings(settings.BIGHUB_API_KEY, settings.BIGHUB_BASE_URL or None)
+        return _bighub_backend
     return embedded_engine()
 
 

@@ -18,3 +18,22 @@ def _in_process_services(settings):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def fake_bighub():
+    from tests.fakes.bighub_server import running_fake_bighub
+
+    with running_fake_bighub() as fake:
+        yield fake
+
+
+@pytest.fixture
+def bighub_client(fake_bighub):
+    import bighub
+
+    from tests.fakes.bighub_server import API_KEY
+
+    client = bighub.BighubClient(api_key=API_KEY, base_url=fake_bighub.base_url, max_retries=0, timeout=5)
+    yield client
+    client.close()

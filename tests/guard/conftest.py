@@ -23,8 +23,12 @@ def _clear_demo_executions():
 
 
 def register_demo(guard) -> None:
-    guard.tool("refund_payment", demo_tools.refund_payment, value_from_args=lambda a: a["amount"],
-               target_from_args=lambda a: a["order_id"])
+    guard.tool(
+        "refund_payment",
+        demo_tools.refund_payment,
+        value_from_args=lambda a: a["amount"],
+        target_from_args=lambda a: a["order_id"],
+    )
     guard.tool("lookup_order", demo_tools.lookup_order)
     guard.tool("delete_customer", demo_tools.delete_customer)
 
@@ -63,22 +67,3 @@ def make_async_guard(emulator):
 
 def user(text: str) -> list[dict]:
     return [{"role": "user", "content": text}]
-
-
-@pytest.fixture
-def fake_bighub():
-    from tests.fakes.bighub_server import running_fake_bighub
-
-    with running_fake_bighub() as fake:
-        yield fake
-
-
-@pytest.fixture
-def bighub_client(fake_bighub):
-    import bighub
-
-    from tests.fakes.bighub_server import API_KEY
-
-    client = bighub.BighubClient(api_key=API_KEY, base_url=fake_bighub.base_url, max_retries=0, timeout=5)
-    yield client
-    client.close()
