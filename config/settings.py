@@ -66,23 +66,34 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
-        # The web server and the workers write concurrently: WAL lets readers go on during a write,
-        # IMMEDIATE takes the write lock at BEGIN (no deadlock upgrading a read lock), and writers
-        # wait up to 20 s for each other instead of failing at once.
-        "OPTIONS": {
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        },
-        # A file, not shared-cache memory: memory databases fail concurrent writers with "table is locked".
-        # One per test process, so two test runs at once do not share it.
-        "TEST": {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")},
+if env_str("DATABASE_URL"):
+    # Production: PostgreSQL (or anything dj-database-url reads). Connections are not kept across
+    # requests by default: daphne serves from threads that come and go.
+    import dj_database_url
+
+    DATABASES = {
+        "default": dj_database_url.parse(
+            env_str("DATABASE_URL"), conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True
+        )
     }
-}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
+            # The web server and the workers write concurrently: WAL lets readers go on during a
+            # write, IMMEDIATE takes the write lock at BEGIN (no deadlock upgrading a read lock),
+            # and writers wait up to 20 s for each other instead of failing at once.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            # A file, not shared-cache memory: memory databases fail concurrent writers with
+            # "table is locked". One per test process, so two test runs at once do not share it.
+            "TEST": {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")},
+        }
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
