@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.recorders import record_approval_resolution
 from runs.live import publish_dashboard_changed, publish_run_changed
 
 from .models import ApprovalRequest, ApprovalStatus, DenyReason
@@ -39,8 +40,11 @@ def arguments_digest(tool: str, arguments: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def create_request(*, run, event: dict[str, Any]) -> ApprovalRequest:
+def create_request(*, run, event: dict[str, Any], shown_arguments: dict[str, Any] | None = None) -> ApprovalRequest:
     """Raise the approval request for a call the runner paused; idempotent per (run, call id).
+
+    The digest binds the real arguments; `shown_arguments` (redacted) are what the row keeps for
+    reviewers to read.
 
     Side effects: one ApprovalRequest row (created only once), a dashboard nudge after commit.
     """
@@ -51,7 +55,7 @@ def create_request(*, run, event: dict[str, Any]) -> ApprovalRequest:
         call_id=event["call_id"],
         defaults={
             "tool": event["tool"],
-            "arguments": event["arguments"],
+            "arguments": event["arguments"] if shown_arguments is None else shown_arguments,
             "arguments_digest": arguments_digest(event["tool"], event["arguments"]),
             "decision": decision,
             "reason": decision.get("reason", ""),
@@ -104,6 +108,8 @@ def resolve_approval(
         if changed != 1:
             approval.refresh_from_db()
             raise AlreadyResolved(_already_message(approval))
+        approval.refresh_from_db()
+        record_approval_resolution(approval, reviewer=reviewer.get_username())
         _after_resolution(approval)
     approval.refresh_from_db()
     return approval
@@ -121,6 +127,8 @@ def expire_overdue(now=None) -> int:
             )
             if changed == 1:
                 count += 1
+                approval.refresh_from_db()
+                record_approval_resolution(approval)
                 _after_resolution(approval)
     return count
 

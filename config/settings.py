@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "governance",
     "runs",
     "approvals",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -121,10 +122,13 @@ BIGHUB_BASE_URL = env_str("BIGHUB_BASE_URL", "")
 OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
 GOVERNANCE_MAX_TOOL_ROUNDS = env_int("GOVERNANCE_MAX_TOOL_ROUNDS", 8)
 
+# Every handler scrubs API keys out of messages and tracebacks (config/celery.py does the same for
+# the handlers Celery installs in workers).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"no_secrets": {"()": "governance.redaction.SecretsLogFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["no_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 

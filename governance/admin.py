@@ -17,7 +17,7 @@ class ToolRegistrationAdmin(admin.ModelAdmin):
     search_fields = ("name", "callable_path", "description")
     readonly_fields = ("generated_schema",)
     fields = ("name", "callable_path", "description", "enabled", "domain", "actor", "decision_mode",
-              "value_argument", "target_argument", "approve_above", "block_above", "schema_override",
+              "value_argument", "target_argument", "approve_above", "block_above", "redact_fields", "schema_override",
               "generated_schema")
 
     @admin.display(description="Generated schema")

@@ -41,6 +41,7 @@ def reviewers_group() -> Group:
         Permission.objects.get(codename="resolve_approvalrequest"),
         Permission.objects.get(codename="view_approvalrequest"),
         Permission.objects.get(codename="view_run"),
+        Permission.objects.get(codename="view_auditrecord"),
     )
     return group
 

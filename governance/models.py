@@ -53,6 +53,12 @@ class ToolRegistration(models.Model):
         max_digits=14, decimal_places=2, null=True, blank=True,
         help_text="Calls whose value is above this are blocked (no Cedar needed).",
     )
+    redact_fields = models.TextField(
+        blank=True,
+        help_text="Argument fields whose values are shown and stored as [redacted] in run pages, approval "
+        "pages and the audit log, as dotted paths separated by commas (e.g. card_number, customer.email). "
+        "The tool itself still receives the real values.",
+    )
     enabled = models.BooleanField(default=True, help_text="A disabled tool is not offered and never runs.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -71,8 +77,31 @@ class ToolRegistration(models.Model):
         except RegistrationError as exc:
             raise ValidationError({exc.field: str(exc)}) from exc
         self.schema = described.schema
+        self._check_redact_fields(self.schema_override if self.schema_override is not None else self.schema)
         if not self.description:
             self.description = described.description
+
+
+    def _check_redact_fields(self, schema: dict) -> None:
+        from governance.redaction import RedactionPathError, parse_paths, unknown_paths
+
+        try:
+            paths = parse_paths(self.redact_fields)
+        except RedactionPathError as exc:
+            raise ValidationError({"redact_fields": str(exc)}) from exc
+        unknown = unknown_paths(paths, schema)
+        if unknown:
+            names = ", ".join(schema.get("properties", {}))
+            raise ValidationError(
+                {"redact_fields": f"not arguments of this tool: {', '.join(unknown)} (its arguments: {names})"}
+            )
+        self.redact_fields = ", ".join(paths)
+
+    @property
+    def redacted_paths(self) -> list[str]:
+        from governance.redaction import parse_paths
+
+        return parse_paths(self.redact_fields)
 
 
 class Policy(models.Model):

@@ -124,3 +124,12 @@ def _argument_reader(name: str):
 
 def _num(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
+
+
+def redact_call_arguments(tool_name: str, arguments: Any) -> Any:
+    """The call's arguments as they may be stored for display and audit: the tool's redact_fields
+    replaced by "[redacted]", every secret scrubbed. The tool itself is given the real ones."""
+    from governance.redaction import parse_paths, redact_arguments, scrub_secrets
+
+    fields = ToolRegistration.objects.filter(name=tool_name).values_list("redact_fields", flat=True).first()
+    return scrub_secrets(redact_arguments(arguments, parse_paths(fields or "")))

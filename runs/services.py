@@ -22,9 +22,10 @@ from django.utils import timezone
 
 from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.services import arguments_digest, create_request
+from audit.recorders import record_approval_resolution, record_run_event
 from governance.guard import RunState
 from governance.models import ToolRegistration
-from governance.services import build_guard
+from governance.services import build_guard, redact_call_arguments
 
 from .live import publish_run_changed, publish_text_delta
 from .models import FINAL_STATUSES, Run, RunEvent, RunStatus, ToolExecution
@@ -105,9 +106,13 @@ def cancel_run(*, run: Run, user) -> bool:
         )
         if changed != 1:
             return False
-        ApprovalRequest.objects.filter(run=run, status=ApprovalStatus.PENDING).update(
+        pending = list(ApprovalRequest.objects.filter(run=run, status=ApprovalStatus.PENDING))
+        ApprovalRequest.objects.filter(pk__in=[a.pk for a in pending]).update(
             status=ApprovalStatus.DENIED, resolved_at=timezone.now(), comment=f"run cancelled by {user.get_username()}"
         )
+        for approval in pending:
+            approval.refresh_from_db()
+            record_approval_resolution(approval, reviewer=user.get_username())
         append_event(run.pk, "status", {"status": RunStatus.CANCELLED, "detail": f"cancelled by {user.get_username()}"})
     return True
 
@@ -201,9 +206,11 @@ def _follow(run: Run, state: RunState, events: Iterator[dict[str, Any]]) -> bool
 
 def _record_step(run: Run, state: RunState, event: dict[str, Any]) -> None:
     payload = dict(event)
+    # What is stored for display and audit; the real arguments stay in the run's state only.
+    payload["arguments"] = redact_call_arguments(event["tool"], event["arguments"])
     with transaction.atomic():
         if event["status"] == "approval_required":
-            payload["approval_id"] = create_request(run=run, event=event).pk
+            payload["approval_id"] = create_request(run=run, event=event, shown_arguments=payload["arguments"]).pk
         else:
             approval_id = (
                 ApprovalRequest.objects.filter(run=run, call_id=event["call_id"]).values_list("pk", flat=True).first()
@@ -277,7 +284,8 @@ def append_event(run_id, type_: str, payload: dict[str, Any]) -> RunEvent:
     """Append one RunEvent with the run's next `seq` (1, 2, ...) and nudge live pages after commit.
 
     Call inside a transaction. The unique (run, seq) constraint turns a race between two writers
-    into an IntegrityError; the loser takes the next number.
+    into an IntegrityError; the loser takes the next number. Status changes and tool calls are
+    also written to the audit history, in the same transaction.
     """
     for _attempt in range(5):
         last = RunEvent.objects.filter(run_id=run_id).aggregate(m=Max("seq"))["m"] or 0
@@ -286,6 +294,8 @@ def append_event(run_id, type_: str, payload: dict[str, Any]) -> RunEvent:
                 event = RunEvent.objects.create(run_id=run_id, seq=last + 1, type=type_, payload=payload)
         except IntegrityError:
             continue
+        owner = Run.objects.filter(pk=run_id).values_list("started_by__username", flat=True).first() or ""
+        record_run_event(run_id, type_, payload, run_owner=owner)
         publish_run_changed(run_id, event.seq)
         return event
     raise RuntimeError(f"could not append an event to run {run_id}: too many concurrent writers")

@@ -11,6 +11,8 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
+from audit.search import run_trail
+
 from . import services
 from .forms import StartRunForm
 from .models import Run
@@ -56,6 +58,7 @@ def run_detail(request: HtmxHttpRequest, run_id) -> HttpResponse:
     run = get_object_or_404(Run.objects.visible_to(request.user).select_related("started_by"), pk=run_id)
     events = list(run.events.order_by("seq"))
     context = {"run": run, "events": events, "last_seq": events[-1].seq if events else 0,
+               "audit_trail": run_trail(run.pk),
                "can_cancel": not run.is_final and services.can_cancel(request.user, run)}
     template = "runs/detail.html#run-status" if request.htmx else "runs/detail.html"
     return TemplateResponse(request, template, context)

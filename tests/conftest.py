@@ -37,3 +37,27 @@ def bighub_client(fake_bighub):
     client = bighub.BighubClient(api_key=API_KEY, base_url=fake_bighub.base_url, max_retries=0, timeout=5)
     yield client
     client.close()
+
+
+@pytest.fixture
+def demo_tools_registered(db):
+    """The demo tools and policies registered as an admin would, with the execution log cleared."""
+    from governance import demo_tools
+    from tests.factories import register_demo_tools
+
+    register_demo_tools()
+    demo_tools.EXECUTIONS.clear()
+
+
+@pytest.fixture
+def operator(db):
+    from tests.factories import make_user
+
+    return make_user("olivia")
+
+
+@pytest.fixture
+def reviewer(db):
+    from tests.factories import make_user
+
+    return make_user("rita", reviewer=True)

@@ -19,7 +19,10 @@ def make_user(username: str, *, reviewer: bool = False, staff: bool = False) -> 
     user = User.objects.create_user(username=username, password="pw-" + username, is_staff=staff)
     if reviewer:
         group, _ = Group.objects.get_or_create(name=settings.REVIEWERS_GROUP)
-        group.permissions.add(Permission.objects.get(codename="resolve_approvalrequest"))
+        group.permissions.add(
+            Permission.objects.get(codename="resolve_approvalrequest"),
+            Permission.objects.get(codename="view_auditrecord"),
+        )
         user.groups.add(group)
     return user
 
@@ -37,3 +40,13 @@ def register_demo_tools() -> None:
         tool.save()
     Policy.objects.create(name="demo", cedar=DEMO_CEDAR)
     DomainDefault.objects.create(domain="customer_transactions", outcome="blocked")
+
+
+def start_run_now(user, prompt: str, tools=("refund_payment", "lookup_order", "delete_customer")):
+    """Start a run and drive it in this process until it pauses or ends; returns it refreshed."""
+    from runs import services
+
+    run = services.start_run(user=user, prompt=prompt, model="gpt-4.1", tool_names=list(tools))
+    services.execute_run(run_id=run.pk)
+    run.refresh_from_db()
+    return run

@@ -55,3 +55,15 @@ def login(browser, url: str, username: str, password: str):
     page.click("button[type=submit]")
     page.wait_for_url(f"{url}/runs/")
     return page
+
+
+def start_run_in_browser(page, url: str, prompt: str, tool: str, *, until: str = "completed") -> None:
+    """Start a run from the form with one tool and wait on its page until its status reads `until`."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{url}/runs/new/")
+    page.fill("textarea[name=prompt]", prompt)
+    page.check(f"input[name=tools][value={tool}]")
+    page.click("#start-run")
+    page.wait_for_url(f"{url}/runs/*/")
+    expect(page.locator("#run-status .badge").first).to_have_text(until, timeout=20_000)

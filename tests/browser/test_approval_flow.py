@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login
+from tests.browser.conftest import login, start_run_in_browser
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -51,12 +51,7 @@ def test_approval_flow_live_without_reloading(live_stack, chromium):
 def test_untrusted_model_output_is_shown_as_text(live_stack, chromium):
     url = live_stack["url"]
     operator = login(chromium, url, "operator", "operator-demo")
-    operator.goto(f"{url}/runs/new/")
-    operator.fill("textarea[name=prompt]", 'Look up order <img src=x onerror="document.title=1">')
-    operator.check("input[name=tools][value=lookup_order]")
-    operator.click("#start-run")
-    operator.wait_for_url(f"{url}/runs/*/")
-    expect(operator.locator("#run-status .badge").first).to_have_text("completed", timeout=20_000)
+    start_run_in_browser(operator, url, 'Look up order <img src=x onerror="document.title=1">', "lookup_order")
     expect(operator.locator("#run-status")).to_contain_text('<img src=x onerror="document.title=1">')
     assert operator.locator("#run-status img").count() == 0
     assert operator.title() != "1"

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 TOOL_FORM = {"name": "lookup_order", "callable_path": "governance.demo_tools.lookup_order", "description": "",
              "enabled": "on", "domain": "customer_transactions", "actor": "", "decision_mode": "submit",
              "value_argument": "", "target_argument": "", "approve_above": "", "block_above": "",
-             "schema_override": ""}
+             "schema_override": "", "redact_fields": ""}
 
 
 def post_tool(client, **changes):
@@ -55,6 +55,16 @@ def test_tool_value_argument_must_exist(admin_client):
     assert "&#x27;amount&#x27; is not an argument of this tool" in response.content.decode()
 
 
+def test_tool_redact_fields_must_be_arguments(admin_client):
+    response = post_tool(admin_client, redact_fields="order_id, card_number")
+    assert "not arguments of this tool: card_number (its arguments: order_id)" in response.content.decode()
+    assert ToolRegistration.objects.count() == 0
+    response = post_tool(admin_client, redact_fields="order id")
+    assert "is not a dotted path of argument names" in response.content.decode()
+    assert post_tool(admin_client, redact_fields=" order_id \n").status_code == 302
+    assert ToolRegistration.objects.get().redacted_paths == ["order_id"]
+
+
 def test_policy_with_syntax_error_refused_with_line(admin_client):
     response = admin_client.post(reverse("admin:governance_policy_add"), {
         "name": "broken", "description": "", "enabled": "on",
@@ -76,4 +86,6 @@ def test_history_admins_refuse_add_and_delete(admin_client):
     assert admin_client.get(reverse("admin:runs_run_add")).status_code == 403
     assert admin_client.get(reverse("admin:approvals_approvalrequest_add")).status_code == 403
     assert admin_client.get(reverse("admin:runs_runevent_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:audit_auditrecord_add")).status_code == 403
+    assert admin_client.get(reverse("admin:audit_auditrecord_changelist")).status_code == 200
     assert Run.objects.count() == 0

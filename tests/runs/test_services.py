@@ -15,32 +15,14 @@ from governance import demo_tools
 from governance.models import ToolRegistration
 from runs import services
 from runs.models import Run, RunEvent, RunStatus, ToolExecution
-from tests.factories import make_user, register_demo_tools
+from tests.factories import make_user, register_demo_tools, start_run_now
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def demo(db):
-    register_demo_tools()
-    demo_tools.EXECUTIONS.clear()
-
-
-@pytest.fixture
-def operator(db):
-    return make_user("olivia")
-
-
-@pytest.fixture
-def reviewer(db):
-    return make_user("rita", reviewer=True)
-
-
-def _start(user, prompt, tools=("refund_payment", "lookup_order", "delete_customer")) -> Run:
-    run = services.start_run(user=user, prompt=prompt, model="gpt-4.1", tool_names=list(tools))
-    services.execute_run(run_id=run.pk)
-    run.refresh_from_db()
-    return run
+def demo(demo_tools_registered):
+    pass
 
 
 def _seqs(run: Run) -> list[int]:
@@ -74,7 +56,7 @@ def test_start_run_enqueues_execution_after_commit(operator, django_capture_on_c
 
 
 def test_execute_run_allowed_tool_completes(operator):
-    run = _start(operator, "Look up order ord_100")
+    run = start_run_now(operator, "Look up order ord_100")
     assert run.status == RunStatus.COMPLETED
     assert "ord_100" in run.final_text
     assert _statuses(run) == ["executed"]
@@ -83,20 +65,20 @@ def test_execute_run_allowed_tool_completes(operator):
 
 
 def test_execute_run_twice_drives_it_once(operator):
-    run = _start(operator, "Look up order ord_100")
+    run = start_run_now(operator, "Look up order ord_100")
     services.execute_run(run_id=run.pk)
     assert demo_tools.EXECUTIONS == [{"tool": "lookup_order", "order_id": "ord_100"}]
 
 
 def test_execute_run_blocked_tool_never_runs(operator):
-    run = _start(operator, "Delete customer cus_42")
+    run = start_run_now(operator, "Delete customer cus_42")
     assert run.status == RunStatus.COMPLETED
     assert _statuses(run) == ["blocked"]
     assert demo_tools.EXECUTIONS == []
 
 
 def test_execute_run_over_threshold_pauses_with_request(operator):
-    run = _start(operator, "Refund order ord_7 for 250")
+    run = start_run_now(operator, "Refund order ord_7 for 250")
     assert run.status == RunStatus.AWAITING_APPROVAL
     approval = ApprovalRequest.objects.get(run=run)
     assert (approval.tool, approval.arguments, approval.status) == (
@@ -108,7 +90,7 @@ def test_execute_run_over_threshold_pauses_with_request(operator):
 
 
 def test_approve_resumes_and_runs_tool_once(operator, reviewer):
-    run = _start(operator, "Refund order ord_7 for 250")
+    run = start_run_now(operator, "Refund order ord_7 for 250")
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved", comment="fine")
     services.resume_run(run_id=run.pk)
@@ -121,7 +103,7 @@ def test_approve_resumes_and_runs_tool_once(operator, reviewer):
 
 
 def test_second_click_is_refused_with_who_resolved(operator, reviewer):
-    run = _start(operator, "Refund order ord_7 for 250")
+    run = start_run_now(operator, "Refund order ord_7 for 250")
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
     other = make_user("rob", reviewer=True)
@@ -136,7 +118,7 @@ def test_second_click_is_refused_with_who_resolved(operator, reviewer):
 def test_concurrent_approve_and_deny_one_wins_one_execution():
     register_demo_tools() if not ToolRegistration.objects.exists() else None
     operator, first, second = make_user("o2"), make_user("r1", reviewer=True), make_user("r2", reviewer=True)
-    run = _start(operator, "Refund order ord_8 for 300")
+    run = start_run_now(operator, "Refund order ord_8 for 300")
     approval = ApprovalRequest.objects.get(run=run)
     barrier, outcomes = threading.Barrier(2), []
 
@@ -166,7 +148,7 @@ def test_concurrent_approve_and_deny_one_wins_one_execution():
 
 
 def test_deny_sends_reason_to_model(operator, reviewer):
-    run = _start(operator, "Refund order ord_9 for 500")
+    run = start_run_now(operator, "Refund order ord_9 for 500")
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="denied",
                                comment="customer already refunded")
@@ -180,7 +162,7 @@ def test_deny_sends_reason_to_model(operator, reviewer):
 
 
 def test_expiry_counts_as_denial(operator, settings):
-    run = _start(operator, "Refund order ord_10 for 500")
+    run = start_run_now(operator, "Refund order ord_10 for 500")
     ApprovalRequest.objects.filter(run=run).update(expires_at="2000-01-01T00:00:00Z")
     assert approvals.expire_overdue() == 1
     services.resume_run(run_id=run.pk)
@@ -191,7 +173,7 @@ def test_expiry_counts_as_denial(operator, settings):
 
 
 def test_self_approval_refused_by_default(reviewer):
-    run = _start(reviewer, "Refund order ord_11 for 500")
+    run = start_run_now(reviewer, "Refund order ord_11 for 500")
     approval = ApprovalRequest.objects.get(run=run)
     with pytest.raises(approvals.NotAllowed) as caught:
         approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
@@ -200,7 +182,7 @@ def test_self_approval_refused_by_default(reviewer):
 
 
 def test_non_reviewer_cannot_resolve(operator):
-    run = _start(operator, "Refund order ord_12 for 500")
+    run = start_run_now(operator, "Refund order ord_12 for 500")
     approval = ApprovalRequest.objects.get(run=run)
     with pytest.raises(approvals.NotAllowed) as caught:
         approvals.resolve_approval(approval_id=approval.pk, reviewer=make_user("mallory"), resolution="approved")
@@ -208,7 +190,7 @@ def test_non_reviewer_cannot_resolve(operator):
 
 
 def test_policy_tightened_after_approval_blocks_call(operator, reviewer):
-    run = _start(operator, "Refund order ord_13 for 500")
+    run = start_run_now(operator, "Refund order ord_13 for 500")
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
     ToolRegistration.objects.filter(name="refund_payment").update(block_above=Decimal("400"))
@@ -220,7 +202,7 @@ def test_policy_tightened_after_approval_blocks_call(operator, reviewer):
 
 
 def test_tampered_digest_never_runs(operator, reviewer):
-    run = _start(operator, "Refund order ord_14 for 500")
+    run = start_run_now(operator, "Refund order ord_14 for 500")
     approval = ApprovalRequest.objects.get(run=run)
     ApprovalRequest.objects.filter(pk=approval.pk).update(arguments_digest="0" * 64)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
@@ -231,7 +213,7 @@ def test_tampered_digest_never_runs(operator, reviewer):
 
 
 def test_disabled_tool_after_approval_never_runs(operator, reviewer):
-    run = _start(operator, "Refund order ord_15 for 500")
+    run = start_run_now(operator, "Refund order ord_15 for 500")
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
     ToolRegistration.objects.filter(name="refund_payment").update(enabled=False)
@@ -241,7 +223,7 @@ def test_disabled_tool_after_approval_never_runs(operator, reviewer):
 
 
 def test_cancel_awaiting_run_denies_its_requests(operator):
-    run = _start(operator, "Refund order ord_16 for 500")
+    run = start_run_now(operator, "Refund order ord_16 for 500")
     assert services.cancel_run(run=run, user=operator) is True
     assert services.cancel_run(run=run, user=operator) is False
     run.refresh_from_db()
@@ -252,7 +234,7 @@ def test_cancel_awaiting_run_denies_its_requests(operator):
 
 
 def test_event_seq_has_no_gap_across_pause_and_resume(operator, reviewer):
-    run = _start(operator, "Refund order ord_17 for 500")
+    run = start_run_now(operator, "Refund order ord_17 for 500")
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
     services.resume_run(run_id=run.pk)

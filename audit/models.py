@@ -1,0 +1,108 @@
+"""Audit records and the head of their hash chain.
+
+An `AuditRecord` is written once and never changed: its queryset refuses `update()` and
+`delete()`, and the model refuses a second `save()` or a `delete()`. Each record carries its
+position in the chain (`seq`, 1, 2, ... without gaps), the hash of the previous record and its own
+hash over its content and that previous hash (see `audit.chain`). `AuditChainHead` is a single
+row holding the last seq and hash; appenders lock it, so the chain has one order even with many
+writers. Raw SQL can still change rows; `python manage.py verify_audit` finds where.
+
+Texts are stored as text (details as canonical JSON), so hashing and verifying never re-encode.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import models
+
+
+class AppendOnlyError(RuntimeError):
+    """Someone tried to change or delete an audit record through the ORM."""
+
+
+class AuditKind(models.TextChoices):
+    DECISION = "decision", "Decision"
+    EXECUTION = "execution", "Tool execution"
+    APPROVAL = "approval", "Approval"
+    RUN_STATUS = "run_status", "Run status"
+
+
+class AuditDecision(models.TextChoices):
+    ALLOWED = "allowed", "Allowed"
+    BLOCKED = "blocked", "Blocked"
+    REQUIRES_APPROVAL = "requires_approval", "Requires approval"
+    APPROVED = "approved", "Approved"
+    DENIED = "denied", "Denied"
+    EXPIRED = "expired", "Expired"
+    ERROR = "error", "Error"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("audit records are append-only: they cannot be updated")
+
+    def delete(self):
+        raise AppendOnlyError("audit records are append-only: they cannot be deleted")
+
+    _raw_delete = delete
+
+
+class AuditRecord(models.Model):
+    seq = models.BigIntegerField(unique=True, help_text="Position in the hash chain: 1, 2, ... without gaps.")
+    occurred_at = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=12, choices=AuditKind.choices)
+    decision = models.CharField(max_length=20, choices=AuditDecision.choices, blank=True)
+    status = models.CharField(max_length=30, blank=True, help_text="The call's event status or the run's status.")
+    tool = models.CharField(max_length=64, blank=True)
+    actor = models.CharField(max_length=150, blank=True, help_text="The agent actor of a call, or the person acting.")
+    domain = models.CharField(max_length=100, blank=True)
+    reviewer = models.CharField(max_length=150, blank=True)
+    run_id = models.UUIDField(null=True, blank=True, help_text="Kept as a value: the record outlives its run.")
+    approval_id = models.BigIntegerField(null=True, blank=True)
+    call_id = models.CharField(max_length=100, blank=True)
+    policy_ids = models.CharField(max_length=500, blank=True)
+    reason = models.TextField(blank=True)
+    details = models.TextField(help_text="Canonical JSON: redacted arguments, output, comment, detail.")
+    search_text = models.TextField(help_text="What the full-text search indexes.")
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]  # the same order as seq: records are inserted in seq order
+        indexes = [
+            models.Index(fields=["tool", "-id"], name="audit_tool_id"),
+            models.Index(fields=["reviewer", "-id"], name="audit_reviewer_id"),
+            models.Index(fields=["decision", "-id"], name="audit_decision_id"),
+            models.Index(fields=["actor", "-id"], name="audit_actor_id"),
+            models.Index(fields=["domain", "-id"], name="audit_domain_id"),
+            models.Index(fields=["run_id", "seq"], name="audit_run_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"audit #{self.seq} {self.kind} {self.tool or self.status}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("audit records are append-only: they cannot be updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit records are append-only: they cannot be deleted")
+
+    @property
+    def details_data(self) -> dict[str, Any]:
+        return json.loads(self.details)
+
+
+class AuditChainHead(models.Model):
+    """The one row (pk 1) holding the chain's last seq and hash; appenders lock it."""
+
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"audit chain head at #{self.seq}"

@@ -1,0 +1,59 @@
+"""Guards on the query plans of text search: a rare word must be found through the text index, not
+by walking the whole history newest first and testing every record (seconds at a million rows)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from django.db import connection
+
+from audit import chain
+from audit.recorders import build_record
+from audit.search import filtered
+
+pytestmark = pytest.mark.django_db
+
+WORDS = ["refund", "parcel", "duplicate", "charge", "verify", "identity", "escalate", "tier", "window", "closed"]
+
+
+@pytest.fixture
+def history(db):
+    rng = random.Random(3)
+    for start in range(0, 20_000, 5_000):
+        chain.append(
+            [
+                build_record(
+                    kind="execution",
+                    decision="allowed",
+                    status="executed",
+                    tool=rng.choice(["a", "b", "c"]),
+                    reason=" ".join(rng.sample(WORDS, 4)),
+                    details={"arguments": {"order_id": f"ord_{i}"}},
+                )
+                for i in range(start, start + 5_000)
+            ]
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def _plan(criteria) -> str:
+    return filtered(criteria)[:51].explain()
+
+
+def test_rare_word_uses_the_text_index(history):
+    assert [r.details_data["arguments"]["order_id"] for r in filtered({"q": "ord_12345"})] == ["ord_12345"]
+    plan = _plan({"q": "ord_12345"})
+    if connection.vendor == "postgresql":
+        assert "audit_search_fts" in plan, plan
+    else:
+        assert "VIRTUAL TABLE" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_common_word_with_a_filter_does_not_sort_every_match(history):
+    records = list(filtered({"q": "refund", "tool": "b"})[:50])
+    assert len(records) == 50 and [r.id for r in records] == sorted((r.id for r in records), reverse=True)
+    plan = _plan({"q": "refund", "tool": "b"})
+    if connection.vendor == "sqlite":
+        assert "TEMP B-TREE" not in plan, plan
