@@ -1,11 +1,14 @@
 """The one settings module, driven by the environment.
 
 Defaults describe the embedded profile (SQLite, an embedded Redis started by `dev.py start`);
-production sets DATABASE_URL-style variables, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS.
+production sets DATABASE_URL-style variables, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS with DEBUG=false
+(every variable is listed in docs/operations.md).
 """
 
 import os
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_str
 
@@ -15,9 +18,43 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite files live here in the embe
 
 DEBUG = env_bool("DEBUG", True)
 # The fallback key is only for the embedded profile on a laptop; production must set SECRET_KEY.
-SECRET_KEY = env_str("SECRET_KEY", "embedded-profile-insecure-key-change-me")
+_INSECURE_SECRET_KEY = "embedded-profile-insecure-key-change-me"
+SECRET_KEY = env_str("SECRET_KEY", _INSECURE_SECRET_KEY)
+if not DEBUG and SECRET_KEY in ("", _INSECURE_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set when DEBUG is false: the built-in key is public and only fit for the "
+        "embedded profile. Set SECRET_KEY to a long random value (50+ characters), e.g. the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+if not DEBUG:
+    # Production: HTTPS only. Behind a proxy that terminates TLS, set SECURE_PROXY_SSL_HEADER so
+    # Django knows the original request was HTTPS (or SECURE_SSL_REDIRECT=false if the proxy
+    # already redirects plain HTTP).
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = env_list("SECURE_REDIRECT_EXEMPT", [])
+    if env_str("SECURE_PROXY_SSL_HEADER"):
+        _header, _, _value = env_str("SECURE_PROXY_SSL_HEADER").partition(",")
+        if not _header.strip() or not _value.strip():
+            raise ImproperlyConfigured(
+                "SECURE_PROXY_SSL_HEADER must be 'HEADER,value', e.g. 'HTTP_X_FORWARDED_PROTO,https', "
+                f"got {env_str('SECURE_PROXY_SSL_HEADER')!r}"
+            )
+        SECURE_PROXY_SSL_HEADER = (_header.strip(), _value.strip())
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    # HSTS starts at one hour, so a mistake wears off quickly; raise it (e.g. to 31536000) once
+    # HTTPS is known to work for this host and every subdomain of it.
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    # Asking browsers to preload HSTS is a decision to take on purpose (hstspreload.org), not a
+    # default; `check --deploy` flags its absence (security.W021), so that one check is silenced
+    # while it is off.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 INSTALLED_APPS = [
     "daphne",
@@ -104,16 +141,29 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # WhiteNoise serves static files from the ASGI app itself: from the app directories while DEBUG
-# (the embedded profile needs no collectstatic), from `collectstatic`'s STATIC_ROOT otherwise.
+# (the embedded profile needs no collectstatic), from `collectstatic`'s STATIC_ROOT otherwise,
+# where file names carry a content hash (cached forever) and gzip/brotli copies sit beside them.
+# Without DEBUG a page therefore needs `collectstatic` to have run (the Procfile's release step).
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Every task goes to one queue, named here so a worker started with `-Q default` (the Procfile)
+# consumes exactly what the web process and beat send.
+CELERY_TASK_DEFAULT_QUEUE = "default"
 
 # Governance: which decision backend decides tool calls ("embedded" or "bighub").
 GOVERNANCE_DECISION_BACKEND = env_str("GOVERNANCE_DECISION_BACKEND", "embedded")
