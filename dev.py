@@ -116,12 +116,12 @@ def test(pytest_args: list[str]) -> None:
     _say("pytest: browser tests (headless Chromium against the embedded stack)")
     _run(VENV_PYTHON, "-m", "pytest", "-m", "browser")
     _say("pytest: everything else, on SQLite (the embedded profile)")
-    _run(VENV_PYTHON, "-m", "pytest", "-m", "not browser")
+    _run(VENV_PYTHON, "-m", "pytest", "-m", "not browser and not production")
     postgres = ensure_postgres()
     if postgres is None:
         _say("NOT RUN: the PostgreSQL phase needs TEST_DATABASE_URL, or root with apt-get to install postgresql")
         sys.exit(3)
-    _say("pytest: everything else, on PostgreSQL (the production profile)")
+    _say("pytest: everything else on PostgreSQL, and the production topology as real processes")
     _run(VENV_PYTHON, "-m", "pytest", "-m", "not browser", env={**os.environ, "DATABASE_URL": postgres})
 
 

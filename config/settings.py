@@ -194,15 +194,22 @@ GOVERNANCE_MAX_PROMPT_CHARS = env_int("GOVERNANCE_MAX_PROMPT_CHARS", 20_000)
 GOVERNANCE_PROVIDER_MAX_RETRIES = env_int("GOVERNANCE_PROVIDER_MAX_RETRIES", 2)
 GOVERNANCE_PROVIDER_TIMEOUT_SECONDS = env_int("GOVERNANCE_PROVIDER_TIMEOUT_SECONDS", 30)
 
-# Channels: Redis in every real deployment (the embedded profile starts one); CHANNEL_LAYER=memory
-# is for a single process only (tests).
-if env_str("CHANNEL_LAYER", "redis") == "memory":
+# Channels: Redis in every real deployment (the embedded profile starts one). CHANNEL_LAYER picks
+# channels_redis's core layer ("redis", lists + blocking pops) or its pub/sub layer ("redis-pubsub");
+# "memory" is for a single process only (tests). docs/benchmarks.md compares the two Redis layers.
+CHANNEL_LAYER = env_str("CHANNEL_LAYER", "redis")
+if CHANNEL_LAYER == "memory":
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-else:
+elif CHANNEL_LAYER == "redis-pubsub":
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                                  "CONFIG": {"hosts": [{"address": REDIS_URL}]}}}
+elif CHANNEL_LAYER == "redis":
     # redis-py 8 defaults socket_timeout to 5 s, the same as channels_redis's 5 s blocking pop, so
     # idle receives would fail with "Timeout reading from"; give the socket more than the pop.
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
                                   "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]}}}
+else:
+    raise ImproperlyConfigured(f"CHANNEL_LAYER must be redis, redis-pubsub or memory, got {CHANNEL_LAYER!r}")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "runs:list"

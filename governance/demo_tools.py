@@ -1,12 +1,18 @@
 """The demo tools: a refund that needs approval above 100, a read-only lookup, a delete.
 
 They stand in for a company's real integrations in the demo and the tests: each returns what a
-real one would and keeps a record of its calls, so a test can count executions.
+real one would and keeps a record of its calls, so a test can count executions: in this process
+(`EXECUTIONS`), and across worker processes when DEMO_TOOL_LOG names a file (one JSON line per
+call, appended when the call starts). DEMO_TOOL_SECONDS makes every call take that long, so a
+test can kill a worker in the middle of one.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
+import time
 from typing import Any
 
 _lock = threading.Lock()
@@ -14,8 +20,16 @@ EXECUTIONS: list[dict[str, Any]] = []
 
 
 def _record(tool: str, **arguments: Any) -> None:
+    entry = {"tool": tool, **arguments}
     with _lock:
-        EXECUTIONS.append({"tool": tool, **arguments})
+        EXECUTIONS.append(entry)
+    log = os.environ.get("DEMO_TOOL_LOG")
+    if log:
+        with open(log, "a") as file:  # one short write per line: appends from processes do not interleave
+            file.write(json.dumps({**entry, "pid": os.getpid()}) + "\n")
+    delay = float(os.environ.get("DEMO_TOOL_SECONDS") or 0)
+    if delay:
+        time.sleep(delay)
 
 
 def refund_payment(order_id: str, amount: float) -> dict[str, Any]:
