@@ -4,7 +4,7 @@ Loads N synthetic but realistic records through the real append path (built by
 `audit.recorders.build_record`, chained by `audit.chain.append` in batches), then measures:
 
 1. appends/s: single records through `record_run_event`, one transaction each (the way the run
-   lifecycle appends), and the batched load itself;
+   lifecycle appends), from one writer and from 4 at once; and the batched load itself;
 2. searches, one page of 50 newest first, through `audit.search` (what the audit page runs):
    a common text term, a rare text term, tool + 7-day time range, a reviewer, a rare term + tool;
    median / p95 / p99 over repeated runs, after a warm-up;
@@ -221,6 +221,23 @@ def single_appends(count: int) -> dict:
     }
 
 
+def concurrent_appends(threads: int, each: int) -> dict:
+    """`threads` writers appending at once, one transaction per record (as parallel workers do)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    def writer(_i: int) -> None:
+        single_appends(each)
+        connection.close()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(writer, range(threads)))
+    elapsed = time.perf_counter() - started
+    return {"threads": threads, "appends": threads * each, "appends_per_s": round(threads * each / elapsed)}
+
+
 def searches(repeat: int) -> dict:
     from django.db import connection
 
@@ -300,7 +317,8 @@ def main() -> None:
     report["load"] = load(args.rows, args.batch)
     print(json.dumps(report["load"]), flush=True)
     report["single_appends"] = single_appends(2000)
-    print(json.dumps(report["single_appends"]), flush=True)
+    report["concurrent_appends"] = concurrent_appends(4, 500)
+    print(json.dumps([report["single_appends"], report["concurrent_appends"]]), flush=True)
     report["searches"] = searches(args.repeat)
     report["verify"] = verify()
     report["export"] = export_in_child(args.db)

@@ -114,6 +114,8 @@ if env_str("DATABASE_URL"):
             env_str("DATABASE_URL"), conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True
         )
     }
+    # One test database per test process, so two test runs against one server do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 else:
     DATABASES = {
         "default": {
