@@ -189,6 +189,10 @@ GOVERNANCE_APPROVAL_TTL_SECONDS = env_int("GOVERNANCE_APPROVAL_TTL_SECONDS", 24 
 GOVERNANCE_MAX_PROMPT_CHARS = env_int("GOVERNANCE_MAX_PROMPT_CHARS", 20_000)
 GOVERNANCE_PROVIDER_MAX_RETRIES = env_int("GOVERNANCE_PROVIDER_MAX_RETRIES", 2)
 GOVERNANCE_PROVIDER_TIMEOUT_SECONDS = env_int("GOVERNANCE_PROVIDER_TIMEOUT_SECONDS", 30)
+# While a worker drives a run, it renews the run's heartbeat this often (runs/heartbeat.py).
+GOVERNANCE_RUN_HEARTBEAT_SECONDS = env_int("GOVERNANCE_RUN_HEARTBEAT_SECONDS", 5)
+if GOVERNANCE_RUN_HEARTBEAT_SECONDS < 1:
+    raise ImproperlyConfigured("GOVERNANCE_RUN_HEARTBEAT_SECONDS must be at least 1")
 
 # Channels: Redis in every real deployment (the embedded profile starts one); CHANNEL_LAYER=memory
 # is for a single process only (tests).
