@@ -133,6 +133,23 @@ def expire_overdue(now=None) -> int:
     return count
 
 
+def deny_pending_for_run(run_id, *, comment: str, by: str = "") -> int:
+    """Deny every pending request of a run that ended (cancelled, failed); each is audited.
+
+    Call inside the transaction that ends the run. `by` names the person, if one acted.
+    """
+    pending = list(ApprovalRequest.objects.filter(run_id=run_id, status=ApprovalStatus.PENDING))
+    ApprovalRequest.objects.filter(pk__in=[a.pk for a in pending]).update(
+        status=ApprovalStatus.DENIED, resolved_at=timezone.now(), comment=comment
+    )
+    for approval in pending:
+        approval.refresh_from_db()
+        record_approval_resolution(approval, reviewer=by)
+    if pending:
+        publish_dashboard_changed()
+    return len(pending)
+
+
 def _after_resolution(approval: ApprovalRequest) -> None:
     from runs.tasks import enqueue_resume
 

@@ -195,6 +195,24 @@ GOVERNANCE_APPROVAL_TTL_SECONDS = env_int("GOVERNANCE_APPROVAL_TTL_SECONDS", 24 
 GOVERNANCE_MAX_PROMPT_CHARS = env_int("GOVERNANCE_MAX_PROMPT_CHARS", 20_000)
 GOVERNANCE_PROVIDER_MAX_RETRIES = env_int("GOVERNANCE_PROVIDER_MAX_RETRIES", 2)
 GOVERNANCE_PROVIDER_TIMEOUT_SECONDS = env_int("GOVERNANCE_PROVIDER_TIMEOUT_SECONDS", 30)
+# Recovery of runs whose worker died (runs/heartbeat.py, runs/recovery.py): a worker driving a run
+# renews its heartbeat every HEARTBEAT seconds; beat looks every RECOVERY_INTERVAL seconds for runs
+# `running` with no heartbeat for STALL seconds and queues them again, at most MAX_RECOVERIES times
+# per run (then the run fails: something kills every worker that drives it).
+GOVERNANCE_RUN_HEARTBEAT_SECONDS = env_int("GOVERNANCE_RUN_HEARTBEAT_SECONDS", 5)
+GOVERNANCE_RUN_STALL_SECONDS = env_int("GOVERNANCE_RUN_STALL_SECONDS", 15)
+GOVERNANCE_RUN_RECOVERY_INTERVAL_SECONDS = env_int("GOVERNANCE_RUN_RECOVERY_INTERVAL_SECONDS", 5)
+GOVERNANCE_RUN_MAX_RECOVERIES = env_int("GOVERNANCE_RUN_MAX_RECOVERIES", 3)
+if GOVERNANCE_RUN_HEARTBEAT_SECONDS < 1 or GOVERNANCE_RUN_RECOVERY_INTERVAL_SECONDS < 1:
+    raise ImproperlyConfigured(
+        "GOVERNANCE_RUN_HEARTBEAT_SECONDS and GOVERNANCE_RUN_RECOVERY_INTERVAL_SECONDS must be at least 1"
+    )
+if GOVERNANCE_RUN_STALL_SECONDS < 2 * GOVERNANCE_RUN_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        f"GOVERNANCE_RUN_STALL_SECONDS ({GOVERNANCE_RUN_STALL_SECONDS}) must be at least twice "
+        f"GOVERNANCE_RUN_HEARTBEAT_SECONDS ({GOVERNANCE_RUN_HEARTBEAT_SECONDS}): one late heartbeat must not "
+        "make a live worker's run look abandoned"
+    )
 
 # Channels: Redis in every real deployment (the embedded profile starts one). CHANNEL_LAYER picks
 # channels_redis's core layer ("redis", lists + blocking pops) or its pub/sub layer ("redis-pubsub");
@@ -226,4 +244,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "expire-overdue-approvals": {"task": "approvals.expire_overdue", "schedule": 30.0},
+    "recover-stalled-runs": {
+        "task": "runs.recover_stalled_runs", "schedule": float(GOVERNANCE_RUN_RECOVERY_INTERVAL_SECONDS),
+    },
 }

@@ -1,7 +1,8 @@
 """Runs and their append-only event log.
 
 A `Run` is one agent conversation governed by policy. Its `state` column holds the guarded
-runner's `RunState` after every step, so any worker can pick a paused run up after a restart.
+runner's `RunState` after every step (and before every tool call), so any worker can pick a paused
+run up after a restart, or continue one whose worker died.
 `RunEvent` rows are the run's history, numbered by `seq` without gaps; `ToolExecution` is the
 claim that makes a tool run at most once per (run, call id), whatever redelivers the task.
 """
@@ -51,6 +52,11 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # While a worker drives the run it holds a claim (a fresh id per claim) and renews heartbeat_at
+    # every few seconds; a run left `running` with a stale heartbeat is queued again (runs.recovery)
+    # and its old claim voided, so a worker that only looked dead can write nothing more.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    claim_id = models.UUIDField(null=True, blank=True, editable=False)
 
     objects = RunQuerySet.as_manager()
 

@@ -1,32 +1,39 @@
 """The run lifecycle: start, execute, pause for approval, resume, cancel.
 
 A run is driven by whichever worker claims it with a conditional UPDATE on its status, so a
-redelivered or duplicated task finds nothing to do. After every step the runner's `RunState` and
-the step's `RunEvent` are written in one transaction; live pages are nudged after the commit. A
-tool call runs only after its `ToolExecution` row is created, and that row is unique per (run,
-call id), so whatever redelivers a task, a call runs at most once (exactly once when it finishes).
-Slow I/O (the model, the tools) never runs inside a transaction.
+redelivered or duplicated task finds nothing to do. Each claim has its own id and a heartbeat
+(runs/heartbeat.py); every write of the driving worker is conditional on its claim, so once
+`runs.recovery` has queued a run again because its heartbeat stopped, the old worker (if it was
+only frozen) writes nothing more. After every step the runner's `RunState` and the step's
+`RunEvent` are written in one transaction; live pages are nudged after the commit. A tool call
+runs only after its `ToolExecution` row is created, in the same transaction as a save of the
+state that asked for it; that row is unique per (run, call id), so whatever redelivers a task or
+recovers a run, a call runs at most once (exactly once when it finishes). Slow I/O (the model,
+the tools) never runs inside a transaction.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from approvals.models import ApprovalRequest, ApprovalStatus
-from approvals.services import arguments_digest, create_request
-from audit.recorders import record_approval_resolution, record_run_event
+from approvals.services import arguments_digest, create_request, deny_pending_for_run
+from audit.recorders import record_run_event
 from governance.guard import RunState
 from governance.models import ToolRegistration
 from governance.services import build_guard, redact_call_arguments
 
+from .heartbeat import Heartbeat
 from .live import publish_run_changed, publish_text_delta
 from .models import FINAL_STATUSES, Run, RunEvent, RunStatus, ToolExecution
 
@@ -49,6 +56,10 @@ class RunInputError(ValueError):
 
 class ToolAlreadyStarted(RuntimeError):
     """A call whose execution began before (e.g. in a worker that died) is not run a second time."""
+
+
+class RunNotHeld(RuntimeError):
+    """This worker no longer drives the run (cancelled, or taken over after it looked dead)."""
 
 
 # --- starting and cancelling ------------------------------------------------------------------
@@ -106,13 +117,7 @@ def cancel_run(*, run: Run, user) -> bool:
         )
         if changed != 1:
             return False
-        pending = list(ApprovalRequest.objects.filter(run=run, status=ApprovalStatus.PENDING))
-        ApprovalRequest.objects.filter(pk__in=[a.pk for a in pending]).update(
-            status=ApprovalStatus.DENIED, resolved_at=timezone.now(), comment=f"run cancelled by {user.get_username()}"
-        )
-        for approval in pending:
-            approval.refresh_from_db()
-            record_approval_resolution(approval, reviewer=user.get_username())
+        deny_pending_for_run(run.pk, comment=f"run cancelled by {user.get_username()}", by=user.get_username())
         append_event(run.pk, "status", {"status": RunStatus.CANCELLED, "detail": f"cancelled by {user.get_username()}"})
     return True
 
@@ -121,58 +126,87 @@ def cancel_run(*, run: Run, user) -> bool:
 
 
 def execute_run(*, run_id) -> None:
-    """Claim a queued run and drive it until it completes, fails or waits for approval."""
-    run = Run.objects.filter(pk=run_id).first()
-    if run is None:
-        return
+    """Claim a queued run and drive it until it completes, fails or waits for approval.
+
+    A run queued again after its worker died (see `runs.recovery`) goes on from its last saved
+    state: the calls of an unfinished turn are settled first (a call whose tool had started is not
+    run again), then any approvals reviewers resolved meanwhile are applied, then the model is asked.
+    """
+    claim = uuid.uuid4()
+    now = timezone.now()
     with transaction.atomic():
         claimed = Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, started_at=timezone.now()
+            status=RunStatus.RUNNING, started_at=Coalesce("started_at", Value(now)), heartbeat_at=now,
+            claim_id=claim, updated_at=now,
         )
         if claimed != 1:
-            return  # another worker has it, or it was cancelled
-        append_event(run_id, "status", {"status": RunStatus.RUNNING, "detail": "a worker started the run"})
-    guard = build_guard(tool_names=_tool_names(run))
-    state = RunState.from_dict(run.state) if run.state else guard.start(
-        messages=[{"role": "user", "content": run.prompt}], model=run.model
-    )
-    _follow(run, state, guard.advance(state, stream=True, executor=_executor(run.pk)))
-    _finish(run, state)
+            return  # another worker has it, or it was cancelled, or it does not exist
+        run = Run.objects.get(pk=run_id)
+        detail = "a worker took the run over from its last step" if run.state else "a worker started the run"
+        append_event(run_id, "status", {"status": RunStatus.RUNNING, "detail": detail})
+    _drive(run, claim)
 
 
 def resume_run(*, run_id) -> None:
-    """Apply every resolved approval of a paused run, driving it on; repeats while new ones arrive."""
-    while True:
-        run = Run.objects.filter(pk=run_id).first()
-        if run is None or not run.state:
-            return
-        state = RunState.from_dict(run.state)
-        waiting = {p.call_id for p in state.pending}
-        resolved = list(
-            ApprovalRequest.objects.filter(run_id=run_id, call_id__in=waiting)
-            .exclude(status=ApprovalStatus.PENDING)
-            .order_by("resolved_at", "pk")
+    """Apply every resolved approval of a paused run and drive it on, if nobody else is driving it."""
+    claim = uuid.uuid4()
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = Run.objects.filter(pk=run_id, status=RunStatus.AWAITING_APPROVAL).update(
+            status=RunStatus.RUNNING, heartbeat_at=now, claim_id=claim, updated_at=now
         )
+        if claimed != 1:
+            return  # someone else is driving it (and re-checks for resolutions when done), or it ended
+        # Read the state under the claim: read before it, it could be one a concurrent resume has
+        # since driven past.
+        run = Run.objects.get(pk=run_id)
+        resolved = _resolved_approvals(run, RunState.from_dict(run.state)) if run.state else []
         if not resolved:
+            transaction.set_rollback(True)  # nothing to apply: leave the run as it was
             return
-        with transaction.atomic():
-            claimed = Run.objects.filter(pk=run_id, status=RunStatus.AWAITING_APPROVAL).update(
-                status=RunStatus.RUNNING
-            )
-            if claimed != 1:
-                return  # someone else is driving it, and re-checks for resolutions when done
-            tools = ", ".join(a.tool for a in resolved)
-            append_event(run_id, "status", {"status": RunStatus.RUNNING, "detail": f"resumed after review of {tools}"})
+        tools = ", ".join(a.tool for a in resolved)
+        append_event(run_id, "status", {"status": RunStatus.RUNNING, "detail": f"resumed after review of {tools}"})
+    _drive(run, claim)
+
+
+def _drive(run: Run, claim: uuid.UUID) -> None:
+    """Drive a run this worker has claimed, with a heartbeat, until it ends or waits for a reviewer.
+
+    First the runner advances (a new run starts; a paused one settles nothing and stays paused; a
+    run saved mid-turn settles that turn's remaining calls and goes on), then every resolved
+    approval is applied, again while new ones arrive, then the run's status is written.
+    """
+    with Heartbeat(run.pk, claim):
         guard = build_guard(tool_names=_tool_names(run))
-        for approval in resolved:
-            resolution, comment = _resolution_for(approval, state)
-            events = guard.resolve(
-                state, key=approval.call_id, resolution=resolution, comment=comment, stream=True,
-                executor=_executor(run_id),
-            )
-            if not _follow(run, state, events):
-                return
-        _finish(run, state)
+        if run.state:
+            state = RunState.from_dict(run.state)
+        else:
+            state = guard.start(messages=[{"role": "user", "content": run.prompt}], model=run.model)
+        executor = _executor(run.pk, claim, state)
+        if not _follow(run, claim, state, guard.advance(state, stream=True, executor=executor)):
+            return
+        while resolved := _resolved_approvals(run, state):
+            for approval in resolved:
+                resolution, comment = _resolution_for(approval, state)
+                events = guard.resolve(
+                    state, key=approval.call_id, resolution=resolution, comment=comment, stream=True, executor=executor
+                )
+                if not _follow(run, claim, state, events):
+                    return
+        _finish(run, claim, state)
+
+
+def _resolved_approvals(run: Run, state: RunState) -> list[ApprovalRequest]:
+    """The approval requests of the calls the state waits for that a reviewer (or expiry) resolved."""
+    waiting = {p.call_id for p in state.pending}
+    if not waiting:
+        return []
+    return list(
+        ApprovalRequest.objects.filter(run_id=run.pk, call_id__in=waiting)
+        .exclude(status=ApprovalStatus.PENDING)
+        .select_related("reviewer")
+        .order_by("resolved_at", "pk")
+    )
 
 
 def _resolution_for(approval: ApprovalRequest, state: RunState) -> tuple[str, str]:
@@ -187,28 +221,44 @@ def _resolution_for(approval: ApprovalRequest, state: RunState) -> tuple[str, st
     return resolution, comment
 
 
-def _follow(run: Run, state: RunState, events: Iterator[dict[str, Any]]) -> bool:
-    """Persist each step the runner reports. Returns False if the run was cancelled meanwhile."""
+def _follow(run: Run, claim: uuid.UUID, state: RunState, events: Iterator[dict[str, Any]]) -> bool:
+    """Persist each step the runner reports. Returns False once this worker no longer drives the
+    run: it was cancelled, or queued again and claimed by another worker after looking dead."""
     for event in events:
         kind = event["type"]
         if kind == "llm_delta":
             publish_text_delta(run.pk, event["delta"])
         elif kind == "execution_event":
-            _record_step(run, state, event["event"])
-            if Run.objects.filter(pk=run.pk, status=RunStatus.CANCELLED).exists():
+            if not _record_step(run, claim, state, event["event"]) or not _still_driving(run.pk, claim):
                 events.close()  # type: ignore[attr-defined]
                 return False
         elif kind == "llm_text_done":
             with transaction.atomic():
-                append_event(run.pk, "llm_text_done", {"text": event["text"]})
+                if Run.objects.filter(pk=run.pk, claim_id=claim).exists():
+                    append_event(run.pk, "llm_text_done", {"text": event["text"]})
     return True
 
 
-def _record_step(run: Run, state: RunState, event: dict[str, Any]) -> None:
+def _still_driving(run_id, claim: uuid.UUID) -> bool:
+    return Run.objects.filter(pk=run_id, claim_id=claim, status=RunStatus.RUNNING).exists()
+
+
+def _record_step(run: Run, claim: uuid.UUID, state: RunState, event: dict[str, Any]) -> bool:
+    """Write one step's event and the state after it, in one transaction, if the claim still holds.
+
+    A cancelled run still gets the step that was under way (its tool may have run); a run taken
+    over by another worker gets nothing more from this one.
+    """
     payload = dict(event)
     # What is stored for display and audit; the real arguments stay in the run's state only.
     payload["arguments"] = redact_call_arguments(event["tool"], event["arguments"])
+    now = timezone.now()
     with transaction.atomic():
+        held = Run.objects.filter(pk=run.pk, claim_id=claim).update(
+            state=_jsonable(state.to_dict()), updated_at=now, heartbeat_at=now
+        )
+        if held != 1:
+            return False
         if event["status"] == "approval_required":
             payload["approval_id"] = create_request(run=run, event=event, shown_arguments=payload["arguments"]).pk
         else:
@@ -218,11 +268,11 @@ def _record_step(run: Run, state: RunState, event: dict[str, Any]) -> None:
             if approval_id is not None:
                 payload["approval_id"] = approval_id
         append_event(run.pk, "execution_event", _jsonable(payload))
-        Run.objects.filter(pk=run.pk).update(state=_jsonable(state.to_dict()), updated_at=timezone.now())
+    return True
 
 
-def _finish(run: Run, state: RunState) -> None:
-    """Write the run's status after the runner stopped (unless it was cancelled meanwhile)."""
+def _finish(run: Run, claim: uuid.UUID, state: RunState) -> None:
+    """Write the run's status after the runner stopped (unless it was cancelled or taken over)."""
     if state.status == "approval_required":
         waiting = ", ".join(p.tool for p in state.pending)
         status, detail = RunStatus.AWAITING_APPROVAL, f"waiting for review of {waiting}"
@@ -231,17 +281,20 @@ def _finish(run: Run, state: RunState) -> None:
     else:
         status, detail = RunStatus.FAILED, state.error or "the run failed"
     final_text = (state.last_response or {}).get("output_text", "") if status == RunStatus.COMPLETED else ""
+    now = timezone.now()
     with transaction.atomic():
-        changed = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        changed = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, claim_id=claim).update(
             status=status,
             state=_jsonable(state.to_dict()),
             final_text=final_text,
             error=state.error or "" if status == RunStatus.FAILED else "",
-            finished_at=timezone.now() if status in FINAL_STATUSES else None,
+            finished_at=now if status in FINAL_STATUSES else None,
+            updated_at=now,
+            claim_id=None,
         )
         if changed == 1:
             append_event(run.pk, "status", {"status": status, "detail": detail})
-    if status == RunStatus.AWAITING_APPROVAL:
+    if status == RunStatus.AWAITING_APPROVAL and changed == 1:
         from .tasks import enqueue_resume
 
         # Resolutions that committed while this worker held the run would otherwise wait forever.
@@ -251,11 +304,25 @@ def _finish(run: Run, state: RunState) -> None:
             transaction.on_commit(lambda: enqueue_resume(run.pk))
 
 
-def _executor(run_id):
+def _executor(run_id, claim: uuid.UUID, state: RunState):
+    """Run a tool call at most once per (run, call id), and only while this worker holds the run.
+
+    Right before the call, the runner's state is saved with the `ToolExecution` claim, in one
+    transaction: if the worker dies inside the tool, the run goes on from the model's answer that
+    asked for this call, with the same call id, so the call is recognised and not run again.
+    """
+
     def execute(spec, call_id: str, arguments: dict[str, Any]) -> Any:
-        execution, created = ToolExecution.objects.get_or_create(
-            run_id=run_id, call_id=call_id, defaults={"tool": spec.name}
-        )
+        now = timezone.now()
+        with transaction.atomic():
+            held = Run.objects.filter(pk=run_id, claim_id=claim, status=RunStatus.RUNNING).update(
+                state=_jsonable(state.to_dict()), updated_at=now, heartbeat_at=now
+            )
+            if held != 1:
+                raise RunNotHeld(f"{spec.name} was not run: the run was cancelled or taken over by another worker")
+            execution, created = ToolExecution.objects.get_or_create(
+                run_id=run_id, call_id=call_id, defaults={"tool": spec.name}
+            )
         if not created:
             if execution.status == ToolExecution.Status.SUCCEEDED:
                 return execution.output

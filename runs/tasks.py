@@ -1,11 +1,15 @@
-"""Celery tasks for runs: thin wrappers that take a run id and call one service function."""
+"""Celery tasks for runs: thin wrappers that call one service function each.
+
+`execute_run` and `resume_run` take a run id; `recover_stalled_runs` is sent by beat (see
+CELERY_BEAT_SCHEDULE) and queues again the runs whose worker died.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.db import transaction
 
-from . import services
+from . import recovery, services
 
 
 @shared_task(name="runs.execute_run")
@@ -16,6 +20,11 @@ def execute_run(*, run_id: str) -> None:
 @shared_task(name="runs.resume_run")
 def resume_run(*, run_id: str) -> None:
     services.resume_run(run_id=run_id)
+
+
+@shared_task(name="runs.recover_stalled_runs")
+def recover_stalled_runs() -> int:
+    return recovery.recover_stalled_runs()
 
 
 def enqueue_execute(run_id) -> None:

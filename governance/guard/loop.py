@@ -1,6 +1,7 @@
 """The guarded tool-calling loop, written once as a generator of effects.
 
-`drive(state, config)` advances a `RunState` until it completes, fails, or pauses for approval;
+`drive(state, config)` advances a `RunState` until it completes, fails, or pauses for approval
+(first settling any call of the last turn left without an output, as in a state saved mid-turn);
 `resolve(state, config, ...)` settles one paused call and, once none is left, drives on. Neither
 performs I/O: they yield effects (call the model, ask the decision backend, invoke a tool, emit
 an execution event, ...) and receive each effect's result. The sync and async drivers in
@@ -132,6 +133,11 @@ def drive(state: RunState, config: LoopConfig) -> Loop:
 
 
 def _advance(state: RunState, config: LoopConfig) -> Loop:
+    # A state saved mid-turn (a durable caller saves it before each tool call) whose process died
+    # may hold calls of the last response with no output yet: settle those first, with their own
+    # call ids, so the model never gets a call without its output and is not asked the turn again.
+    for call in _unanswered_calls(state):
+        yield from _handle_call(state, config, call)
     while not state.pending:
         if state.rounds >= config.max_tool_rounds:
             state.status = "failed"
@@ -334,6 +340,18 @@ def build_request(state: RunState, config: LoopConfig) -> dict[str, Any]:
             include.append("reasoning.encrypted_content")
         request["include"] = include
     return request
+
+
+def _unanswered_calls(state: RunState) -> list[dict[str, Any]]:
+    """The last response's function calls that have no output and do not wait for a reviewer."""
+    if not state.last_response:
+        return []
+    settled = {item.get("call_id") for item in state.items if item.get("type") == "function_call_output"}
+    settled |= {p.call_id for p in state.pending}
+    return [
+        item for item in state.last_response.get("output", [])
+        if item.get("type") == "function_call" and item.get("call_id") and item["call_id"] not in settled
+    ]
 
 
 def _record_response(state: RunState, response: dict[str, Any]) -> None:

@@ -51,3 +51,43 @@ def test_closing_a_run_midway_stops_cleanly(make_guard):
             break
     assert [e["tool"] for e in state.events] == ["refund_payment"]
     assert state.status == "running"
+
+
+class _ProcessDied(BaseException):
+    """Stands in for the process being killed: no `except Exception` on the way catches it."""
+
+
+def test_state_saved_before_a_tool_call_goes_on_in_another_process(make_guard, emulator):
+    """A durable caller saves the state right before each tool call; if the process dies inside the
+    second call of a turn, the saved state settles that call (same call id) instead of asking the
+    model again with a call that has no output."""
+    saved: list[str] = []
+
+    def dies_in_second_call(spec, call_id, arguments):
+        saved.append(json.dumps(state.to_dict()))
+        if len(saved) == 2:
+            raise _ProcessDied
+        return spec.invoke(arguments)
+
+    guard = make_guard()
+    state = guard.start(messages=user("Look up ord_1 and look up ord_2"), model="gpt-4.1")
+    with pytest.raises(_ProcessDied):
+        for _event in guard.advance(state, stream=True, executor=dies_in_second_call):
+            pass
+    asked_before = len(emulator.exchanges)
+
+    seen: list[str] = []
+
+    def records(spec, call_id, arguments):
+        seen.append(call_id)
+        return spec.invoke(arguments)
+
+    again = RunState.from_dict(json.loads(saved[-1]))
+    second_call = [i for i in again.items if i.get("type") == "function_call"][1]
+    events = list(make_guard().advance(again, stream=True, executor=records))
+    assert again.status == "completed", again.error
+    assert seen == [second_call["call_id"]]
+    assert [e["status"] for e in again.events] == ["executed", "executed"]
+    assert "ord_1" in again.last_response["output_text"] and "ord_2" in again.last_response["output_text"]
+    assert len([e for e in events if e["type"] == "execution_event"]) == 1
+    assert [x.status for x in emulator.exchanges[asked_before:]] == [200]  # only the final answer was asked for
