@@ -4,7 +4,7 @@ For each configuration it starts the stack as real processes (tests/production/s
 PostgreSQL, Redis, an ASGI server, 2 Celery worker processes, beat; or `config.embedded`), then:
 
 1. logs in an operator and a reviewer over HTTP, as browsers would;
-2. starts --runs runs by posting the start form; each asks the demo model to look up
+2. starts --runs runs by posting the start form from 8 threads at once; each asks the demo model to look up
    --calls-per-run orders (one governed tool call each, all in one model turn); the first
    --approvals runs also ask for a refund of 250, which pauses for approval;
 3. connects a websocket client to each of the first --sockets run pages right after starting it
@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import websockets
@@ -70,7 +71,12 @@ class EmbeddedStack:
         self.proc = None
 
     def start(self) -> EmbeddedStack:
-        self.proc = launch(port=self.port, var_dir=self.dir, log=open(self.dir / "stack.log", "w"))  # noqa: SIM115
+        database_url = os.environ.pop("DATABASE_URL", None)  # the embedded profile is SQLite
+        try:
+            self.proc = launch(port=self.port, var_dir=self.dir, log=open(self.dir / "stack.log", "w"))  # noqa: SIM115
+        finally:
+            if database_url is not None:
+                os.environ["DATABASE_URL"] = database_url
         if not wait_until_serving(f"{self.url}/accounts/login/", self.proc):
             raise SystemExit(f"the embedded stack did not start; see {self.dir / 'stack.log'}")
         return self
@@ -151,21 +157,28 @@ def measure(stack, dialect: str, args) -> dict:
         watchers, run_ids = [], []
         loop = asyncio.get_running_loop()
         started = time.time()
-        for i in range(args.runs):
+        def post(i: int):
             orders = " and ".join(f"ord_{i}_{k}" for k in range(args.calls_per_run))
             prompt = f"Look up {orders}"
             if i < args.approvals:
                 prompt = f"Refund order ord_r{i} for 250 and look up {orders}"
-            tools = ["lookup_order", "refund_payment"]
-            response = await loop.run_in_executor(None, lambda p=prompt, t=tools: operator.post(
-                "/runs/new/", data={"prompt": p, "model": "gpt-4.1", "tools": t, "csrfmiddlewaretoken": token}))
-            if response.status_code != 200 or "/runs/" not in str(response.url):
-                errors.append(f"start run {i}: HTTP {response.status_code}")
-                continue
-            run_id = str(response.url).rstrip("/").rsplit("/", 1)[-1]
-            run_ids.append(run_id)
-            if len(watchers) < args.sockets:
-                watchers.append(asyncio.create_task(watch(run_id, done)))
+            return operator.post("/runs/new/", data={"prompt": prompt, "model": "gpt-4.1",
+                                                     "tools": ["lookup_order", "refund_payment"],
+                                                     "csrfmiddlewaretoken": token})
+
+        # Runs arrive from 8 browsers at once; each of the first --sockets gets its page's socket
+        # as soon as its start is answered.
+        with ThreadPoolExecutor(8) as pool:
+            futures = [loop.run_in_executor(pool, post, i) for i in range(args.runs)]
+            for i, future in enumerate(futures):
+                response = await future
+                if response.status_code != 200 or "/runs/" not in str(response.url):
+                    errors.append(f"start run {i}: HTTP {response.status_code}")
+                    continue
+                run_id = str(response.url).rstrip("/").rsplit("/", 1)[-1]
+                run_ids.append(run_id)
+                if len(watchers) < args.sockets:
+                    watchers.append(asyncio.create_task(watch(run_id, done)))
         deadline = started + args.timeout
         while time.time() < deadline:
             final = stack.sql("SELECT count(*) FROM runs_run WHERE status IN ('completed', 'failed', 'cancelled')")
