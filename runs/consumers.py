@@ -120,6 +120,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.show = {s for s in query.get("show", [""])[0].split(",") if s in ("runs", "approvals")}
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         await self.accept()
+        # Every (re)connect starts with the current state: a page whose socket dropped (a restarted
+        # server, a lost network) would otherwise miss the changes made while it was away.
+        await self.dashboard_changed({})
 
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)

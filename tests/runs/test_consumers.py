@@ -98,6 +98,8 @@ async def test_dashboard_sends_pending_count_and_requested_sections():
     comm = communicator(DashboardConsumer, "/ws/dashboard/?show=runs", user)
     comm.scope["query_string"] = b"show=runs"
     assert (await comm.connect())[0]
+    first = await comm.receive_from()  # the current state at once: a reconnecting page catches up
+    assert 'id="pending-count"' in first and 'id="run-rows"' in first
     from channels.layers import get_channel_layer
 
     await get_channel_layer().group_send("dashboard", {"type": "dashboard.changed"})
