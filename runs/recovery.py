@@ -9,7 +9,10 @@ A worker renews its run's `heartbeat_at` every few seconds while it drives it (r
   nothing more; execution is queued after the commit and goes on from the run's last saved state;
 - runs `awaiting_approval` whose pending calls were resolved (approved, denied, expired) longer ago
   than the stall window, with no resume since: their resume is queued again (it claims the run
-  with a conditional UPDATE, so a duplicate does nothing).
+  with a conditional UPDATE, so a duplicate does nothing);
+- runs still `queued` GOVERNANCE_RUN_QUEUED_RESEND_SECONDS after their last change: their task may
+  never have reached Redis (the web process died after the commit, or Redis restarted without
+  persistence), so execution is queued again (a duplicate finds the run claimed and does nothing).
 
 A stalled run is failed instead of queued again when it was queued again
 GOVERNANCE_RUN_MAX_RECOVERIES times already (something kills every worker that drives it, and
@@ -49,7 +52,27 @@ def recover_stalled_runs(now: datetime | None = None) -> int:
         count += _requeue(run_id, cutoff)
     for run_id in _forgotten_resumes(cutoff):
         count += _resend_resume(run_id, cutoff)
+    queued_cutoff = now - timedelta(seconds=settings.GOVERNANCE_RUN_QUEUED_RESEND_SECONDS)
+    for run_id in Run.objects.filter(status=RunStatus.QUEUED, updated_at__lt=queued_cutoff).values_list(
+        "pk", flat=True
+    )[:_BATCH]:
+        count += _resend_execute(run_id, queued_cutoff)
     return count
+
+
+def _resend_execute(run_id, cutoff: datetime) -> int:
+    from .tasks import enqueue_execute
+
+    with transaction.atomic():
+        # Touching updated_at is the claim: one resend per window, whatever the number of passes.
+        changed = Run.objects.filter(pk=run_id, status=RunStatus.QUEUED, updated_at__lt=cutoff).update(
+            updated_at=timezone.now()
+        )
+        if changed != 1:
+            return 0
+        enqueue_execute(run_id)
+    logger.warning("run %s: still queued; its execution is queued again in case the task was lost", run_id)
+    return 1
 
 
 def _stalled(cutoff: datetime) -> Q:

@@ -24,7 +24,7 @@ from governance import demo_tools
 from runs import services
 from runs.models import Run, RunStatus, ToolExecution
 from runs.recovery import REQUEUED_DETAIL, recover_stalled_runs
-from tests.factories import make_user, register_demo_tools
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -34,19 +34,8 @@ class WorkerKilled(BaseException):
 
 
 @pytest.fixture(autouse=True)
-def demo(db):
-    register_demo_tools()
-    demo_tools.EXECUTIONS.clear()
-
-
-@pytest.fixture
-def operator(db):
-    return make_user("olivia")
-
-
-@pytest.fixture
-def reviewer(db):
-    return make_user("rita", reviewer=True)
+def demo(demo_tools_registered):
+    pass
 
 
 def _later(seconds: float = 60):
@@ -244,6 +233,19 @@ def test_paused_run_waiting_for_a_reviewer_is_left_alone(operator, django_captur
     run.refresh_from_db()
     assert run.status == RunStatus.AWAITING_APPROVAL
     assert ApprovalRequest.objects.get(run=run).status == ApprovalStatus.PENDING
+
+
+def test_run_whose_execution_task_was_lost_is_sent_again(operator, django_capture_on_commit_callbacks):
+    run = _start(operator, "Look up order ord_5")  # committed, but its task never reaches a worker here
+
+    assert _recover(django_capture_on_commit_callbacks, now=_later(60)) == 0  # waiting in a queue is normal
+    assert _recover(django_capture_on_commit_callbacks, now=_later(400)) == 1
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    assert demo_tools.EXECUTIONS == [{"tool": "lookup_order", "order_id": "ord_5"}]
+    assert _recover(django_capture_on_commit_callbacks, now=_later(1200)) == 0
+    _assert_seq_has_no_gap_or_duplicate(run)
 
 
 def test_worker_that_only_looked_dead_writes_nothing_after_its_run_was_taken_over(
