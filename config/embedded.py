@@ -125,6 +125,7 @@ def main() -> int:
         daphne = supervisor.spawn("daphne", [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                                              "config.asgi:application"], env)
         supervisor.spawn("celery", [python, "-m", "celery", "-A", "config", "worker", "-B", "--concurrency", "2",
+                                    "-Q", "priority,default",
                                     "--loglevel", "warning", "--schedule", str(var_dir / "celerybeat-schedule")], env)
         wait_for_port(port, 60, "daphne", daphne)
         print(f"\n[embedded] the dashboard is at http://127.0.0.1:{port}/ (Ctrl-C stops everything)\n", flush=True)

@@ -147,7 +147,7 @@ class ProductionStack:
         self.start_web()
 
     def start_worker(self, name: str, concurrency: int = 1) -> None:
-        self._spawn(name, [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", "default", "-n",
+        self._spawn(name, [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", "priority,default", "-n",
                            f"{name}@%h", "--concurrency", str(concurrency), "--loglevel", "info",
                            "--without-gossip", "--without-mingle"])
 
