@@ -35,11 +35,13 @@ class _ClientMessages:
 
     @staticmethod
     def parse(text: str | None) -> tuple[dict[str, Any] | None, str | None]:
-        if text is None or len(text) > MAX_CLIENT_MESSAGE_BYTES:
+        # The limit is in bytes, as it says: 4096 characters of "é" are twice that.
+        if (text is None or len(text) > MAX_CLIENT_MESSAGE_BYTES
+                or len(text.encode("utf-8", "surrogatepass")) > MAX_CLIENT_MESSAGE_BYTES):
             return None, "messages must be JSON text of at most 4096 bytes"
         try:
             message = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # "[[[[...": a few KB nest deeper than the parser recurses
             return None, "messages must be JSON"
         if not isinstance(message, dict) or message.get("type") != "hello":
             return None, "unknown message: send {\"type\": \"hello\", \"after\": <last seq shown>}"

@@ -76,11 +76,28 @@ async def test_nudge_sends_exactly_the_new_event():
     await comm.disconnect()
 
 
-@pytest.mark.parametrize(
-    ("message", "error"),
-    [("not json", "messages must be JSON"), ('{"type": "drop tables"}', "unknown message"),
-     ('{"type": "hello", "after": -1}', "must be a whole number")],
-)
+BAD_CLIENT_MESSAGES = [
+    pytest.param("not json", "messages must be JSON", id="not-json"),
+    pytest.param('{"type": "drop tables"}', "unknown message", id="unknown-type"),
+    pytest.param('{"type": "hello", "after": -1}', "must be a whole number", id="after-negative"),
+    pytest.param("[1, 2]", "unknown message", id="json-array"),
+    pytest.param('"hello"', "unknown message", id="json-string"),
+    pytest.param("null", "unknown message", id="json-null"),
+    pytest.param("{}", "unknown message", id="no-type"),
+    pytest.param('{"type": ["hello"]}', "unknown message", id="type-not-a-string"),
+    pytest.param('{"type": "hello", "after": "x"}', "must be a whole number", id="after-string"),
+    pytest.param('{"type": "hello", "after": true}', "must be a whole number", id="after-bool"),
+    pytest.param('{"type": "hello", "after": 1.5}', "must be a whole number", id="after-float"),
+    pytest.param('{"type": "hello", "after": null}', "must be a whole number", id="after-null"),
+    pytest.param('{"type": "hello", "after": 0, "pad": "' + "x" * 5000 + '"}', "at most 4096 bytes",
+                 id="oversized"),
+    pytest.param('{"type": "hello", "after": 0, "pad": "' + "é" * 3000 + '"}', "at most 4096 bytes",
+                 id="oversized-in-bytes-not-characters"),
+    pytest.param("[" * 2000 + "]" * 2000, "messages must be JSON", id="nested-past-recursion-limit"),
+]
+
+
+@pytest.mark.parametrize(("message", "error"), BAD_CLIENT_MESSAGES)
 async def test_bad_client_message_gets_error_frame_and_connection_stays(message, error):
     run = await run_with_events("owner", 1)
     comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
@@ -88,8 +105,34 @@ async def test_bad_client_message_gets_error_frame_and_connection_stays(message,
     await comm.send_to(text_data=message)
     frame = await comm.receive_from()
     assert 'id="ws-error"' in frame and error in frame
+    assert 'id="event-1"' not in frame  # a refused message does not count as a hello
     await comm.send_json_to({"type": "hello", "after": 0})
     assert 'id="event-1"' in await comm.receive_from()
+    await comm.disconnect()
+
+
+async def test_binary_frame_gets_error_frame_and_connection_stays():
+    run = await run_with_events("owner", 1)
+    comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
+    assert (await comm.connect())[0]
+    await comm.send_to(bytes_data=b'{"type": "hello", "after": 0}')
+    assert "messages must be JSON text" in await comm.receive_from()
+    await comm.send_json_to({"type": "hello", "after": 0})
+    assert 'id="event-1"' in await comm.receive_from()
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize(("message", "error"), [BAD_CLIENT_MESSAGES[-1], BAD_CLIENT_MESSAGES[4]])
+async def test_dashboard_bad_message_gets_error_frame_and_connection_stays(message, error):
+    user = await sync_to_async(make_user)("olga")
+    comm = communicator(DashboardConsumer, "/ws/dashboard/?show=runs", user)
+    comm.scope["query_string"] = b"show=runs"
+    assert (await comm.connect())[0]
+    await comm.send_to(text_data=message)
+    frame = await comm.receive_from()
+    assert 'id="ws-error"' in frame and error in frame
+    await comm.send_json_to({"type": "hello", "after": 0})
+    assert 'id="run-rows"' in await comm.receive_from()
     await comm.disconnect()
 
 
