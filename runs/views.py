@@ -36,7 +36,8 @@ def run_list(request: HtmxHttpRequest) -> HttpResponse:
 
 @login_required
 def run_new(request: HtmxHttpRequest) -> HttpResponse:
-    form = StartRunForm(request.POST or None)
+    # Bound on every POST: an empty or non-form body must show "required" errors, not a blank form.
+    form = StartRunForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             run = services.start_run(
