@@ -105,7 +105,10 @@ class RunConsumer(AsyncWebsocketConsumer):
         events = list(run.events.filter(seq__gt=after).order_by("seq"))
         if not events:
             return "", after
-        html = render_to_string("runs/_live_update.html", {"run": run, "events": events})
+        from .views import run_actions
+
+        context = {"run": run, "events": events, **run_actions(self.user, run)}
+        html = render_to_string("runs/_live_update.html", context)
         return html, events[-1].seq
 
 

@@ -153,3 +153,24 @@ async def test_dashboard_sends_pending_count_and_requested_sections():
 async def test_anonymous_user_object_refused_by_consumer():
     comm = communicator(DashboardConsumer, "/ws/dashboard/", AnonymousUser())
     assert (await comm.connect()) == (False, 4403)
+
+
+@pytest.mark.parametrize(
+    ("status", "cancel", "retry"),
+    [("running", True, False), ("awaiting_approval", True, False), ("failed", False, True),
+     ("completed", False, False)],
+)
+async def test_live_update_offers_the_buttons_the_page_offers(status, cancel, retry):
+    """The status section is re-rendered on every update: it must keep the run's buttons (they post
+    with HTMX, which sends the page's CSRF token as a header), and show Retry once the run fails."""
+    run = await run_with_events("owner", 1)
+    await sync_to_async(Run.objects.filter(pk=run.pk).update)(status=status)
+    comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
+    assert (await comm.connect())[0]
+    await comm.send_json_to({"type": "hello", "after": 0})
+    frame = await comm.receive_from()
+    assert 'id="run-status"' in frame
+    assert (f'hx-post="/runs/{run.pk}/cancel/"' in frame) is cancel
+    assert (f'hx-post="/runs/{run.pk}/retry/"' in frame) is retry
+    await comm.disconnect()
+

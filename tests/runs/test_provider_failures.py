@@ -3,7 +3,8 @@ engine, and the emulator behind the client `governance.services.openai_client()`
 
 Transient failures (429 rate limits, timeouts, dropped connections) within
 GOVERNANCE_PROVIDER_MAX_RETRIES are retried and the run completes; a provider that keeps failing
-ends the run `failed` with a reason naming the provider's error, on the run page.
+ends the run `failed` with a reason naming the provider's error, on the run page. The `emulator`
+fixture (tests/runs/conftest.py) allows GOVERNANCE_PROVIDER_MAX_RETRIES = 2.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from django.urls import reverse
 from approvals import services as approvals
 from approvals.models import ApprovalRequest
 from governance import demo_tools
-from governance import services as governance_services
-from governance.emulator import Fault, ResponsesEmulator, make_openai_client
+from governance.emulator import Fault, ResponsesEmulator
 from runs import services
 from runs.models import RunStatus, ToolExecution
 from tests.factories import start_run_now
@@ -26,17 +26,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _demo(demo_tools_registered):
     pass
-
-
-@pytest.fixture
-def emulator(monkeypatch, settings) -> ResponsesEmulator:
-    """A fresh emulator behind the process's OpenAI client, so queued faults never leak to other tests."""
-    settings.GOVERNANCE_PROVIDER_MAX_RETRIES = 2
-    emulator = ResponsesEmulator()
-    client = make_openai_client(emulator)
-    monkeypatch.setattr(governance_services, "_openai_client", client)
-    assert governance_services.openai_client() is client
-    return emulator
 
 
 def _statuses(emulator: ResponsesEmulator) -> list[int]:

@@ -166,3 +166,17 @@ def test_queue_lists_pending_with_count(client, operator):
     body = client.get(reverse("approvals:queue")).content.decode()
     assert '<span id="pending-count" class="count hot" hx-swap-oob="true">1</span>' in body
     assert body.count("review</a>") == 1
+
+
+def test_cancel_by_htmx_with_header_token_reloads_the_run_page(operator):
+    """The Cancel button re-rendered by a live update posts with HTMX and the page's header token."""
+    from django.test import Client
+
+    run = _paused_run(operator)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    client.get(reverse("runs:detail", args=[run.pk]))
+    response = client.post(reverse("runs:cancel", args=[run.pk]),
+                           headers={"HX-Request": "true", "X-CSRFToken": client.cookies["csrftoken"].value})
+    assert response["HX-Redirect"] == run.get_absolute_url()
+    assert Run.objects.get(pk=run.pk).status == "cancelled"
