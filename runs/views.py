@@ -68,6 +68,9 @@ def run_new(request: HtmxHttpRequest) -> HttpResponse:
 def run_detail(request: HtmxHttpRequest, run_id) -> HttpResponse:
     run = get_object_or_404(Run.objects.visible_to(request.user).select_related("started_by"), pk=run_id)
     events = list(run.events.order_by("seq"))
+    # Re-read after the events, as the consumer does: a status older than the last event shown
+    # would never be corrected, since the page asks only for events after that one.
+    run = Run.objects.select_related("started_by").get(pk=run.pk)
     context = {"run": run, "events": events, "last_seq": events[-1].seq if events else 0,
                "audit_trail": run_trail(run.pk), **run_actions(request.user, run)}
     template = "runs/detail.html#run-status" if request.htmx else "runs/detail.html"
