@@ -31,7 +31,7 @@ def detail(request, approval_id: int) -> HttpResponse:
     runs = Run.objects.visible_to(request.user)
     approval = get_object_or_404(ApprovalRequest.objects.select_related("run", "reviewer"), pk=approval_id,
                                  run__in=runs)
-    form = ResolveForm(request.POST or None)
+    form = ResolveForm(request.POST if request.method == "POST" else None)  # an empty POST shows its errors
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -1,7 +1,8 @@
 """From an admin's tool registration to a callable and its schema, safely.
 
 `import_tool_callable` imports only dotted paths under the configured module prefixes
-(`GOVERNANCE_TOOL_MODULE_PREFIXES`), so the admin cannot register `os.system`. The schema is the
+(`GOVERNANCE_TOOL_MODULE_PREFIXES`), and only callables defined there, so the admin cannot
+register `os.system`, not even as a name some allowed module imported. The schema is the
 strict one the runner generates from the signature, or the admin's override, checked as strict.
 """
 
@@ -33,12 +34,17 @@ class DescribedTool:
     description: str
 
 
+def _allowed(module_name: str, prefixes: tuple[str, ...]) -> bool:
+    """The module is one of the prefixes or inside one (`a.b` allows `a.b.c`, not `a.bc`)."""
+    return any(module_name == p or module_name.startswith(p + ".") for p in prefixes)
+
+
 def import_tool_callable(path: str) -> Callable[..., Any]:
     prefixes = tuple(settings.GOVERNANCE_TOOL_MODULE_PREFIXES)
     module_name, _, attribute = path.strip().rpartition(".")
     if not module_name or not attribute:
         raise RegistrationError("callable_path", f"{path!r} is not a dotted path like package.module.function")
-    if not any(module_name == p or module_name.startswith(p + ".") for p in prefixes):
+    if not _allowed(module_name, prefixes):
         raise RegistrationError(
             "callable_path",
             f"{module_name!r} is outside the allowed tool modules ({', '.join(prefixes)}); "
@@ -53,6 +59,15 @@ def import_tool_callable(path: str) -> Callable[..., Any]:
         raise RegistrationError("callable_path", f"module {module_name!r} has no attribute {attribute!r}")
     if not callable(fn):
         raise RegistrationError("callable_path", f"{path!r} is not callable")
+    # An allowed module can import names from anywhere (`from os import system`); the path is not
+    # enough, the callable itself must be defined under the allowed prefixes.
+    defined_in = getattr(fn, "__module__", None) or ""
+    if not _allowed(defined_in, prefixes):
+        raise RegistrationError(
+            "callable_path",
+            f"{path!r} is defined in {defined_in or 'an unknown module'!r}, outside the allowed tool modules "
+            f"({', '.join(prefixes)}); register it by a path under those packages",
+        )
     return fn
 
 

@@ -3,7 +3,8 @@
 Messages from the channel layer are nudges only: each handler checks permission again, re-reads
 the database and sends what is new as out-of-band swaps rendered by the same templates as the
 first page load. A page says which `seq` it already shows (`{"type": "hello", "after": N}` on
-every (re)connect); the consumer then sends every later event once, in order, with no gap.
+every (re)connect); the consumer then sends every later event once, in order, with no gap, with
+the run's status section read after those events.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.template.loader import render_to_string
 from approvals.models import ApprovalRequest
 
 from .live import DASHBOARD_GROUP, run_group
-from .models import Run
+from .models import Run, RunEvent
 
 logger = logging.getLogger(__name__)
 MAX_CLIENT_MESSAGE_BYTES = 4096
@@ -35,11 +36,13 @@ class _ClientMessages:
 
     @staticmethod
     def parse(text: str | None) -> tuple[dict[str, Any] | None, str | None]:
-        if text is None or len(text) > MAX_CLIENT_MESSAGE_BYTES:
+        # The limit is in bytes, as it says: 4096 characters of "é" are twice that.
+        if (text is None or len(text) > MAX_CLIENT_MESSAGE_BYTES
+                or len(text.encode("utf-8", "surrogatepass")) > MAX_CLIENT_MESSAGE_BYTES):
             return None, "messages must be JSON text of at most 4096 bytes"
         try:
             message = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # "[[[[...": a few KB nest deeper than the parser recurses
             return None, "messages must be JSON"
         if not isinstance(message, dict) or message.get("type") != "hello":
             return None, "unknown message: send {\"type\": \"hello\", \"after\": <last seq shown>}"
@@ -99,11 +102,17 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def _render_after(self, after: int) -> tuple[str, int]:
-        run = Run.objects.select_related("started_by").get(pk=self.run_id)
-        events = list(run.events.filter(seq__gt=after).order_by("seq"))
+        # Events first, the run after: a run read first could predate events committed in between
+        # (its end commits status and last event together), and the page, holding every event,
+        # would show the old status for good. Read this way the status is never the older of the two.
+        events = list(RunEvent.objects.filter(run_id=self.run_id, seq__gt=after).order_by("seq"))
         if not events:
             return "", after
-        html = render_to_string("runs/_live_update.html", {"run": run, "events": events})
+        run = Run.objects.select_related("started_by").get(pk=self.run_id)
+        from .views import run_actions
+
+        context = {"run": run, "events": events, **run_actions(self.user, run)}
+        html = render_to_string("runs/_live_update.html", context)
         return html, events[-1].seq
 
 

@@ -66,11 +66,14 @@ class RunNotHeld(RuntimeError):
 # --- starting and cancelling ------------------------------------------------------------------
 
 
-def start_run(*, user, prompt: str, model: str, tool_names: list[str]) -> Run:
+def start_run(*, user, prompt: str, model: str, tool_names: list[str],
+              first_event: dict[str, Any] | None = None) -> Run:
     """Create a queued run and enqueue its execution.
 
     Side effects: a Run row with its tools, a `status` RunEvent, the execute task after commit.
-    Raises RunInputError for an empty or oversized prompt, a bad model name, or unknown tools.
+    `first_event` adds fields to that status event; its `detail` replaces "queued by <user>"
+    (a retry says which run it retries). Raises RunInputError for an empty or oversized prompt, a
+    bad model name, or unknown tools.
     """
     prompt = (prompt or "").strip()
     if not prompt:
@@ -93,7 +96,8 @@ def start_run(*, user, prompt: str, model: str, tool_names: list[str]) -> Run:
     with transaction.atomic():
         run = Run.objects.create(started_by=user, prompt=prompt, model=model)
         run.tools.set(tools)
-        append_event(run.pk, "status", {"status": RunStatus.QUEUED, "detail": f"queued by {user.get_username()}"})
+        event = {"status": RunStatus.QUEUED, "detail": f"queued by {user.get_username()}", **(first_event or {})}
+        append_event(run.pk, "status", {**event, "status": RunStatus.QUEUED})
         enqueue_execute(run.pk)
     return run
 

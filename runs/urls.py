@@ -11,4 +11,5 @@ urlpatterns = [
     path("new/", views.run_new, name="new"),
     path("<uuid:run_id>/", views.run_detail, name="detail"),
     path("<uuid:run_id>/cancel/", views.run_cancel, name="cancel"),
+    path("<uuid:run_id>/retry/", views.run_retry, name="retry"),
 ]

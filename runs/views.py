@@ -1,4 +1,4 @@
-"""Run pages: the live list, the start form, a run's live detail, cancel. Logic lives in services."""
+"""Run pages: the live list, the start form, a run's live detail, cancel, retry. Logic lives in services."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from django_htmx.middleware import HtmxDetails
 
 from audit.search import run_trail
 
-from . import services
+from . import retry, services
 from .forms import StartRunForm
-from .models import Run
+from .models import Run, RunStatus
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -28,6 +28,16 @@ def run_rows(user):
     return Run.objects.visible_to(user).select_related("started_by")[:50]
 
 
+def run_actions(user, run: Run) -> dict:
+    """What the run's status section offers this user; the page and its live updates use the same."""
+    retried_as = retry.retried_as(run) if run.status == RunStatus.FAILED else None
+    return {
+        "can_cancel": not run.is_final and services.can_cancel(user, run),
+        "can_retry": retried_as is None and retry.can_retry(user, run),
+        "retried_as": retried_as,
+    }
+
+
 @login_required
 def run_list(request: HtmxHttpRequest) -> HttpResponse:
     template = "runs/list.html#run-rows" if request.htmx else "runs/list.html"
@@ -36,7 +46,8 @@ def run_list(request: HtmxHttpRequest) -> HttpResponse:
 
 @login_required
 def run_new(request: HtmxHttpRequest) -> HttpResponse:
-    form = StartRunForm(request.POST or None)
+    # Bound on every POST: an empty or non-form body must show "required" errors, not a blank form.
+    form = StartRunForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             run = services.start_run(
@@ -57,9 +68,11 @@ def run_new(request: HtmxHttpRequest) -> HttpResponse:
 def run_detail(request: HtmxHttpRequest, run_id) -> HttpResponse:
     run = get_object_or_404(Run.objects.visible_to(request.user).select_related("started_by"), pk=run_id)
     events = list(run.events.order_by("seq"))
+    # Re-read after the events, as the consumer does: a status older than the last event shown
+    # would never be corrected, since the page asks only for events after that one.
+    run = Run.objects.select_related("started_by").get(pk=run.pk)
     context = {"run": run, "events": events, "last_seq": events[-1].seq if events else 0,
-               "audit_trail": run_trail(run.pk),
-               "can_cancel": not run.is_final and services.can_cancel(request.user, run)}
+               "audit_trail": run_trail(run.pk), **run_actions(request.user, run)}
     template = "runs/detail.html#run-status" if request.htmx else "runs/detail.html"
     return TemplateResponse(request, template, context)
 
@@ -72,4 +85,24 @@ def run_cancel(request: HtmxHttpRequest, run_id) -> HttpResponse:
         messages.success(request, "The run was cancelled.")
     else:
         messages.error(request, "This run cannot be cancelled (it has ended, or you may not cancel it).")
+    return _to(request, run)
+
+
+@login_required
+@require_POST
+def run_retry(request: HtmxHttpRequest, run_id) -> HttpResponse:
+    run = get_object_or_404(Run.objects.visible_to(request.user), pk=run_id)
+    try:
+        new_run = retry.retry_run(run=run, user=request.user)
+    except retry.RetryRefused as exc:
+        messages.error(request, str(exc))
+        return _to(request, run)
+    messages.success(request, f"This is a new run retrying run {retry.short_id(run)}.")
+    return _to(request, new_run)
+
+
+def _to(request: HtmxHttpRequest, run: Run) -> HttpResponse:
+    """Go to the run's page; an HTMX post (the buttons after a live update) needs a full page load."""
+    if request.htmx:
+        return HttpResponseClientRedirect(run.get_absolute_url())
     return redirect(run)

@@ -43,6 +43,24 @@ def test_tool_path_outside_allowed_modules_refused(admin_client):
     assert ToolRegistration.objects.count() == 0
 
 
+def test_tool_path_sharing_the_prefix_string_refused(admin_client):
+    """`governance.demo_tools_evil` starts with the allowed `governance.demo_tools` but is not under it."""
+    response = post_tool(admin_client, callable_path="governance.demo_tools_evil.refund_payment")
+    assert "&#x27;governance.demo_tools_evil&#x27; is outside the allowed tool modules" in response.content.decode()
+    assert ToolRegistration.objects.count() == 0
+
+
+STRICT_OVERRIDE = ('{"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"], '
+                   '"additionalProperties": false}')
+
+
+def test_tool_imported_into_an_allowed_module_from_elsewhere_refused(admin_client):
+    """demo_tools does `from typing import Any`: the path is under the prefix, the callable is not."""
+    response = post_tool(admin_client, callable_path="governance.demo_tools.Any", schema_override=STRICT_OVERRIDE)
+    assert "is defined in &#x27;typing&#x27;, outside the allowed tool modules" in response.content.decode()
+    assert ToolRegistration.objects.count() == 0
+
+
 def test_tool_schema_override_not_strict_refused(admin_client):
     response = post_tool(admin_client, schema_override='{"type": "object", "properties": {"order_id": '
                                                        '{"type": "string"}}}')

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import threading
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 from config.asgi import application
 from runs.consumers import DashboardConsumer, RunConsumer
@@ -76,11 +81,28 @@ async def test_nudge_sends_exactly_the_new_event():
     await comm.disconnect()
 
 
-@pytest.mark.parametrize(
-    ("message", "error"),
-    [("not json", "messages must be JSON"), ('{"type": "drop tables"}', "unknown message"),
-     ('{"type": "hello", "after": -1}', "must be a whole number")],
-)
+BAD_CLIENT_MESSAGES = [
+    pytest.param("not json", "messages must be JSON", id="not-json"),
+    pytest.param('{"type": "drop tables"}', "unknown message", id="unknown-type"),
+    pytest.param('{"type": "hello", "after": -1}', "must be a whole number", id="after-negative"),
+    pytest.param("[1, 2]", "unknown message", id="json-array"),
+    pytest.param('"hello"', "unknown message", id="json-string"),
+    pytest.param("null", "unknown message", id="json-null"),
+    pytest.param("{}", "unknown message", id="no-type"),
+    pytest.param('{"type": ["hello"]}', "unknown message", id="type-not-a-string"),
+    pytest.param('{"type": "hello", "after": "x"}', "must be a whole number", id="after-string"),
+    pytest.param('{"type": "hello", "after": true}', "must be a whole number", id="after-bool"),
+    pytest.param('{"type": "hello", "after": 1.5}', "must be a whole number", id="after-float"),
+    pytest.param('{"type": "hello", "after": null}', "must be a whole number", id="after-null"),
+    pytest.param('{"type": "hello", "after": 0, "pad": "' + "x" * 5000 + '"}', "at most 4096 bytes",
+                 id="oversized"),
+    pytest.param('{"type": "hello", "after": 0, "pad": "' + "é" * 3000 + '"}', "at most 4096 bytes",
+                 id="oversized-in-bytes-not-characters"),
+    pytest.param("[" * 2000 + "]" * 2000, "messages must be JSON", id="nested-past-recursion-limit"),
+]
+
+
+@pytest.mark.parametrize(("message", "error"), BAD_CLIENT_MESSAGES)
 async def test_bad_client_message_gets_error_frame_and_connection_stays(message, error):
     run = await run_with_events("owner", 1)
     comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
@@ -88,8 +110,34 @@ async def test_bad_client_message_gets_error_frame_and_connection_stays(message,
     await comm.send_to(text_data=message)
     frame = await comm.receive_from()
     assert 'id="ws-error"' in frame and error in frame
+    assert 'id="event-1"' not in frame  # a refused message does not count as a hello
     await comm.send_json_to({"type": "hello", "after": 0})
     assert 'id="event-1"' in await comm.receive_from()
+    await comm.disconnect()
+
+
+async def test_binary_frame_gets_error_frame_and_connection_stays():
+    run = await run_with_events("owner", 1)
+    comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
+    assert (await comm.connect())[0]
+    await comm.send_to(bytes_data=b'{"type": "hello", "after": 0}')
+    assert "messages must be JSON text" in await comm.receive_from()
+    await comm.send_json_to({"type": "hello", "after": 0})
+    assert 'id="event-1"' in await comm.receive_from()
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize(("message", "error"), [BAD_CLIENT_MESSAGES[-1], BAD_CLIENT_MESSAGES[4]])
+async def test_dashboard_bad_message_gets_error_frame_and_connection_stays(message, error):
+    user = await sync_to_async(make_user)("olga")
+    comm = communicator(DashboardConsumer, "/ws/dashboard/?show=runs", user)
+    comm.scope["query_string"] = b"show=runs"
+    assert (await comm.connect())[0]
+    await comm.send_to(text_data=message)
+    frame = await comm.receive_from()
+    assert 'id="ws-error"' in frame and error in frame
+    await comm.send_json_to({"type": "hello", "after": 0})
+    assert 'id="run-rows"' in await comm.receive_from()
     await comm.disconnect()
 
 
@@ -112,3 +160,80 @@ async def test_dashboard_sends_pending_count_and_requested_sections():
 async def test_anonymous_user_object_refused_by_consumer():
     comm = communicator(DashboardConsumer, "/ws/dashboard/", AnonymousUser())
     assert (await comm.connect()) == (False, 4403)
+
+
+@pytest.mark.parametrize(
+    ("status", "cancel", "retry"),
+    [("running", True, False), ("awaiting_approval", True, False), ("failed", False, True),
+     ("completed", False, False)],
+)
+async def test_live_update_offers_the_buttons_the_page_offers(status, cancel, retry):
+    """The status section is re-rendered on every update: it must keep the run's buttons (they post
+    with HTMX, which sends the page's CSRF token as a header), and show Retry once the run fails."""
+    run = await run_with_events("owner", 1)
+    await sync_to_async(Run.objects.filter(pk=run.pk).update)(status=status)
+    comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
+    assert (await comm.connect())[0]
+    await comm.send_json_to({"type": "hello", "after": 0})
+    frame = await comm.receive_from()
+    assert 'id="run-status"' in frame
+    assert (f'hx-post="/runs/{run.pk}/cancel/"' in frame) is cancel
+    assert (f'hx-post="/runs/{run.pk}/retry/"' in frame) is retry
+    await comm.disconnect()
+
+
+def _shown_status(frames: list[str]) -> str:
+    """The status badge the page shows after swapping in `frames` in order."""
+    shown = ""
+    for frame in frames:
+        found = re.search(r'id="run-status".*?class="badge status-([a-z_]+)"', frame, re.DOTALL)
+        shown = found.group(1) if found else shown
+    return shown
+
+
+def _last_seq(frames: list[str], after: int) -> int:
+    return max([after, *(int(s) for frame in frames for s in re.findall(r'data-seq="(\d+)"', frame))])
+
+
+async def test_run_finishing_between_the_consumers_reads_does_not_leave_a_stale_status(monkeypatch):
+    """Another worker commits the run's end (status and last event, one transaction) while the consumer
+    renders an update. The page must end up showing the run's real status: a status section older than
+    the events sent with it was never corrected, since the page then had every event and asked for
+    nothing more (the README's "page stopped receiving updates" after an approval)."""
+    run = await run_with_events("owner", 6)
+    await sync_to_async(Run.objects.filter(pk=run.pk).update)(status="running")
+
+    def finish_in_another_worker() -> None:
+        def work() -> None:
+            with transaction.atomic():
+                Run.objects.filter(pk=run.pk).update(status="failed")
+                RunEvent.objects.create(run=run, seq=7, type="status", payload={"status": "failed", "detail": "x"})
+            connection.close()
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join()
+
+    armed, original = [False], CursorWrapper.execute
+
+    def execute(self, sql, params=None):
+        result = original(self, sql, params)
+        if armed[0] and "runs_run" in sql and sql.lstrip().upper().startswith("SELECT"):
+            armed[0] = False  # right after the consumer's first read of the run or its events
+            finish_in_another_worker()
+        return result
+
+    monkeypatch.setattr(CursorWrapper, "execute", execute)
+    comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
+    assert (await comm.connect())[0]
+    armed[0] = True
+    frames, after = [], 5
+    for _ in range(3):  # the page says hello again every 5 s with the last seq it shows
+        await comm.send_json_to({"type": "hello", "after": after})
+        if await comm.receive_nothing(timeout=0.5):
+            break
+        frames.append(await comm.receive_from())
+        after = _last_seq(frames, after)
+    assert after == 7
+    assert _shown_status(frames) == "failed"
+    await comm.disconnect()
