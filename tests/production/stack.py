@@ -36,7 +36,7 @@ def redis_binary() -> str:
 
 
 class ProductionStack:
-    def __init__(self, directory: Path, *, admin_database_url: str, asgi: str = "daphne",
+    def __init__(self, directory: Path, *, admin_database_url: str, asgi: str = "uvicorn",
                  channel_layer: str = "core", extra_env: dict[str, str] | None = None) -> None:
         self.dir = directory
         self.asgi = asgi

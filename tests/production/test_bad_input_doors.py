@@ -1,4 +1,4 @@
-"""Bad input at the doors of the running production topology (daphne, Celery, PostgreSQL, Redis):
+"""Bad input at the doors of the running production topology (uvicorn, Celery, PostgreSQL, Redis):
 each gets a clear error and changes nothing. The same doors are tested in depth in-process
 (tests/test_bad_input.py and the app tests); these prove the deployed shape behaves the same."""
 
@@ -59,7 +59,7 @@ def test_bad_input_changes_nothing(make_stack):
                                                             "csrfmiddlewaretoken": stack.csrf(operator, "/runs/new/")})
     assert own.status_code in (403, 404)
 
-    # Websocket messages that are not what the page sends, through daphne: an error frame each,
+    # Websocket messages that are not what the page sends, through the ASGI server: an error frame each,
     # and the socket stays usable.
     async def talk() -> list[str]:
         cookie = "; ".join(f"{k}={v}" for k, v in operator.cookies.items())

@@ -13,8 +13,9 @@ from tests.production.test_reviewers_race import start_run, wait_for
 pytestmark = pytest.mark.production
 
 
-def test_pages_reconnect_and_catch_up_after_redis_and_web_restart(make_stack, chromium):  # noqa: F811
-    stack = make_stack(workers=1)
+@pytest.mark.parametrize("asgi", ["uvicorn", "daphne"])
+def test_pages_reconnect_and_catch_up_after_redis_and_web_restart(make_stack, chromium, asgi):  # noqa: F811
+    stack = make_stack(workers=1, asgi=asgi)
     operator_http = stack.login("operator", "operator-demo")
     first_run = start_run(stack, operator_http, "Refund order ord_801 for 250", ["refund_payment"])
     wait_for(lambda: stack.sql("SELECT 1 FROM approvals_approvalrequest WHERE run_id = %s", [first_run]), 30,

@@ -133,6 +133,7 @@ async def test_dashboard_bad_message_gets_error_frame_and_connection_stays(messa
     comm = communicator(DashboardConsumer, "/ws/dashboard/?show=runs", user)
     comm.scope["query_string"] = b"show=runs"
     assert (await comm.connect())[0]
+    assert 'id="run-rows"' in await comm.receive_from()  # the state sent on every connect
     await comm.send_to(text_data=message)
     frame = await comm.receive_from()
     assert 'id="ws-error"' in frame and error in frame
