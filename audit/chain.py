@@ -84,9 +84,14 @@ _INSERT_FIELDS = (*HASHED_FIELDS, "prev_hash", "hash")
 _INSERT = f"INSERT INTO {_TABLE} ({', '.join(_INSERT_FIELDS)}) VALUES ({', '.join(['%s'] * len(_INSERT_FIELDS))})"
 
 
+_CONVERTED = {"occurred_at", "run_id"}  # every other field is stored as the str or int it holds
+
+
 def _db_value(record: AuditRecord, name: str):
-    field = AuditRecord._meta.get_field(name)
-    return field.get_db_prep_save(getattr(record, name), connection)
+    value = getattr(record, name)
+    if name in _CONVERTED:
+        return AuditRecord._meta.get_field(name).get_db_prep_save(value, connection)
+    return value
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from governance.models import ToolRegistration
-from governance.redaction import scrub_secrets
+from governance.redaction import configured_secrets, scrub_secrets, scrub_text
 
 from . import chain
 from .models import AuditDecision, AuditKind, AuditRecord
@@ -99,8 +99,9 @@ def build_record(*, details: dict[str, Any], **fields: Any) -> AuditRecord:
     `chain.append` gives it its place in the chain."""
     if fields.get("run_id") is not None:
         fields["run_id"] = uuid.UUID(str(fields["run_id"]))
-    details = scrub_secrets(_jsonable(details))
-    fields = {k: scrub_secrets(v) if isinstance(v, str) else v for k, v in fields.items()}
+    secrets = configured_secrets()  # read once per record, not once per field
+    details = scrub_secrets(_jsonable(details), secrets)
+    fields = {k: scrub_text(v, secrets) if isinstance(v, str) else v for k, v in fields.items()}
     return AuditRecord(
         details=json.dumps(details, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
         search_text=_search_text(fields, details),
