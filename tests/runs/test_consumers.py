@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection, transaction
-from django.db.backends.utils import CursorWrapper
 
 from config.asgi import application
 from runs.consumers import DashboardConsumer, RunConsumer
@@ -196,7 +193,7 @@ def _last_seq(frames: list[str], after: int) -> int:
     return max([after, *(int(s) for frame in frames for s in re.findall(r'data-seq="(\d+)"', frame))])
 
 
-async def test_run_finishing_between_the_consumers_reads_does_not_leave_a_stale_status(monkeypatch):
+async def test_run_finishing_between_the_consumers_reads_does_not_leave_a_stale_status(end_run_during_first_read):
     """Another worker commits the run's end (status and last event, one transaction) while the consumer
     renders an update. The page must end up showing the run's real status: a status section older than
     the events sent with it was never corrected, since the page then had every event and asked for
@@ -204,30 +201,9 @@ async def test_run_finishing_between_the_consumers_reads_does_not_leave_a_stale_
     run = await run_with_events("owner", 6)
     await sync_to_async(Run.objects.filter(pk=run.pk).update)(status="running")
 
-    def finish_in_another_worker() -> None:
-        def work() -> None:
-            with transaction.atomic():
-                Run.objects.filter(pk=run.pk).update(status="failed")
-                RunEvent.objects.create(run=run, seq=7, type="status", payload={"status": "failed", "detail": "x"})
-            connection.close()
-
-        worker = threading.Thread(target=work)
-        worker.start()
-        worker.join()
-
-    armed, original = [False], CursorWrapper.execute
-
-    def execute(self, sql, params=None):
-        result = original(self, sql, params)
-        if armed[0] and "runs_run" in sql and sql.lstrip().upper().startswith("SELECT"):
-            armed[0] = False  # right after the consumer's first read of the run or its events
-            finish_in_another_worker()
-        return result
-
-    monkeypatch.setattr(CursorWrapper, "execute", execute)
     comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
     assert (await comm.connect())[0]
-    armed[0] = True
+    end_run_during_first_read(run, 7, status="failed")
     frames, after = [], 5
     for _ in range(3):  # the page says hello again every 5 s with the last seq it shows
         await comm.send_json_to({"type": "hello", "after": after})

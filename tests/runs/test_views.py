@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
-from django.db import connection, transaction
-from django.db.backends.utils import CursorWrapper
 from django.test import Client
 from django.urls import reverse
 
@@ -187,35 +184,14 @@ def test_cancel_by_htmx_with_header_token_reloads_the_run_page(operator):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_run_page_status_is_never_older_than_its_timeline(client, operator, monkeypatch):
+def test_run_page_status_is_never_older_than_its_timeline(client, operator, end_run_during_first_read):
     """The run ends (status and last event in one commit) while the page is being built: the page
     must not show the last event under the old status, which its live updates would never correct."""
     run = Run.objects.create(started_by=operator, prompt="p", model="m", status="running")
     RunEvent.objects.create(run=run, seq=1, type="status", payload={"status": "running", "detail": "started"})
 
-    def finish_in_another_worker() -> None:
-        def work() -> None:
-            with transaction.atomic():
-                Run.objects.filter(pk=run.pk).update(status="failed", error="the provider kept failing")
-                RunEvent.objects.create(run=run, seq=2, type="status", payload={"status": "failed", "detail": "x"})
-            connection.close()
-
-        worker = threading.Thread(target=work)
-        worker.start()
-        worker.join()
-
-    armed, original = [False], CursorWrapper.execute
-
-    def execute(self, sql, params=None):
-        result = original(self, sql, params)
-        if armed[0] and "runs_run" in sql and sql.lstrip().upper().startswith("SELECT"):
-            armed[0] = False  # right after the page's first read of the run
-            finish_in_another_worker()
-        return result
-
-    monkeypatch.setattr(CursorWrapper, "execute", execute)
     client.force_login(operator)
-    armed[0] = True
+    end_run_during_first_read(run, 2, status="failed", error="the provider kept failing")
     body = client.get(reverse("runs:detail", args=[run.pk])).content.decode()
     assert 'id="event-2"' in body
     assert re.search(r'id="run-status".*?class="badge status-([a-z_]+)"', body, re.DOTALL).group(1) == "failed"
