@@ -13,6 +13,7 @@ import time
 import uuid
 from typing import Any
 
+from governance.jsonsafe import json_safe
 from governance.models import ToolRegistration
 from governance.redaction import configured_secrets, scrub_secrets, scrub_text
 
@@ -100,7 +101,7 @@ def build_record(*, details: dict[str, Any], **fields: Any) -> AuditRecord:
     if fields.get("run_id") is not None:
         fields["run_id"] = uuid.UUID(str(fields["run_id"]))
     secrets = configured_secrets()  # read once per record, not once per field
-    details = scrub_secrets(_jsonable(details), secrets)
+    details = scrub_secrets(json_safe(details), secrets)
     fields = {k: scrub_text(v, secrets) if isinstance(v, str) else v for k, v in fields.items()}
     return AuditRecord(
         details=json.dumps(details, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
@@ -127,7 +128,3 @@ def _collect(value: Any, parts: list[str]) -> None:
             _collect(item, parts)
     elif value is not None and not isinstance(value, bool):
         parts.append(str(value))
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))

@@ -14,7 +14,6 @@ the tools) never runs inside a transaction.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -31,6 +30,7 @@ from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.services import arguments_digest, create_request, deny_pending_for_run
 from audit.recorders import record_run_event
 from governance.guard import RunState
+from governance.jsonsafe import json_safe
 from governance.models import ToolRegistration
 from governance.services import build_guard, redact_call_arguments
 
@@ -285,7 +285,7 @@ def _record_step(run: Run, claim: uuid.UUID, state: RunState, event: dict[str, A
     now = timezone.now()
     with transaction.atomic():
         held = Run.objects.filter(pk=run.pk, claim_id=claim).update(
-            state=_jsonable(state.to_dict()), updated_at=now, heartbeat_at=now
+            state=json_safe(state.to_dict()), updated_at=now, heartbeat_at=now
         )
         if held != 1:
             return False
@@ -297,7 +297,7 @@ def _record_step(run: Run, claim: uuid.UUID, state: RunState, event: dict[str, A
             )
             if approval_id is not None:
                 payload["approval_id"] = approval_id
-        append_event(run.pk, "execution_event", _jsonable(payload))
+        append_event(run.pk, "execution_event", json_safe(payload))
     return True
 
 
@@ -315,7 +315,7 @@ def _finish(run: Run, claim: uuid.UUID, state: RunState) -> None:
     with transaction.atomic():
         changed = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, claim_id=claim).update(
             status=status,
-            state=_jsonable(state.to_dict()),
+            state=json_safe(state.to_dict()),
             final_text=final_text,
             error=state.error or "" if status == RunStatus.FAILED else "",
             finished_at=now if status in FINAL_STATUSES else None,
@@ -346,7 +346,7 @@ def _executor(run_id, claim: uuid.UUID, state: RunState):
         now = timezone.now()
         with transaction.atomic():
             held = Run.objects.filter(pk=run_id, claim_id=claim, status=RunStatus.RUNNING).update(
-                state=_jsonable(state.to_dict()), updated_at=now, heartbeat_at=now
+                state=json_safe(state.to_dict()), updated_at=now, heartbeat_at=now
             )
             if held != 1:
                 raise RunNotHeld(f"{spec.name} was not run: the run was cancelled or taken over by another worker")
@@ -367,7 +367,7 @@ def _executor(run_id, claim: uuid.UUID, state: RunState):
             )
             raise
         ToolExecution.objects.filter(pk=execution.pk).update(
-            status=ToolExecution.Status.SUCCEEDED, output=_jsonable(output), finished_at=timezone.now()
+            status=ToolExecution.Status.SUCCEEDED, output=json_safe(output), finished_at=timezone.now()
         )
         return output
 
@@ -404,7 +404,3 @@ def events_after(run: Run, seq: int):
 
 def _tool_names(run: Run) -> list[str]:
     return list(run.tools.values_list("name", flat=True))
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))

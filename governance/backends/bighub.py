@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import threading
 from typing import Any
 
@@ -28,6 +27,7 @@ import bighub
 import httpx
 
 from governance.decisions import ActionRequest, Decision, DecisionBackendError, Resolution
+from governance.jsonsafe import json_safe
 
 from .bighub_mapping import decision_from_reply
 
@@ -37,13 +37,8 @@ _SUBMIT_MODES = {"submit": ("submit", "evaluate"), "submit_v2": ("submit_v2", "e
                  "submit_payload": ("submit_payload", "evaluate_payload")}
 
 
-def _json_safe(value: Any) -> Any:
-    """Tool output and arguments as JSON (whatever the tool returned), so the SDK can send them."""
-    return json.loads(json.dumps(value, default=str))
-
-
 def _evaluate_context(action: ActionRequest) -> dict[str, Any]:
-    context: dict[str, Any] = {"tool": action.tool, "arguments": _json_safe(action.arguments)}
+    context: dict[str, Any] = {"tool": action.tool, "arguments": json_safe(action.arguments)}
     if action.trace_id:
         context["trace_id"] = action.trace_id
     if action.call_id:
@@ -64,7 +59,7 @@ def _submit_method(actions: Any, action: ActionRequest) -> tuple[Any, bool]:
 def _submit(actions: Any, action: ActionRequest) -> Any:
     """Call the SDK for one action; returns the reply (a coroutine with the async client)."""
     method, payload_form = _submit_method(actions, action)
-    metadata = _json_safe(action.metadata) if action.metadata else None
+    metadata = json_safe(action.metadata) if action.metadata else None
     if payload_form:
         payload: dict[str, Any] = {"action": action.action_name, "actor": action.actor, "domain": action.domain,
                                    "context": _evaluate_context(action)}
@@ -95,7 +90,7 @@ def _outcome_kwargs(action: ActionRequest, decision: Decision, status: str, outp
         "status": status,
         "request_id": str(request_id),
         "description": f"{action.tool} {status}",
-        "details": {"tool": action.tool, "call_id": action.call_id, "output": _json_safe(output)},
+        "details": {"tool": action.tool, "call_id": action.call_id, "output": json_safe(output)},
         "reported_by": REPORTED_BY,
         "production_action": action.tool,
     }
@@ -109,7 +104,7 @@ def _outcome_kwargs(action: ActionRequest, decision: Decision, status: str, outp
 
 
 def _memory_kwargs(events: list[dict[str, Any]], source: str) -> dict[str, Any]:
-    sent = [{k: v for k, v in _json_safe(e).items() if v is not None} for e in events]
+    sent = [{k: v for k, v in json_safe(e).items() if v is not None} for e in events]
     first = sent[0] if sent else {}
     kwargs: dict[str, Any] = {"events": sent, "source": source}
     for key in ("source_version", "trace_id", "actor", "domain", "model"):
