@@ -99,19 +99,16 @@ def resolve_approval(
             raise NotAllowed("you started this run, so someone else must review its requests")
         raise NotAllowed("only members of the reviewers group may approve or deny")
     comment = _comment_with_reason(comment.strip(), deny_reason_id if resolution == "denied" else None)
-    now = timezone.now()
+    resolved = {"status": resolution, "reviewer": reviewer, "resolved_at": timezone.now(), "comment": comment}
     with transaction.atomic():
         # The conditional UPDATE is the claim: a second click, or a second reviewer, changes no row.
-        changed = ApprovalRequest.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(
-            status=resolution, reviewer=reviewer, resolved_at=now, comment=comment
-        )
+        changed = ApprovalRequest.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(**resolved)
         if changed != 1:
             approval.refresh_from_db()
             raise AlreadyResolved(_already_message(approval))
-        approval.refresh_from_db()
+        _set(approval, resolved)
         record_approval_resolution(approval, reviewer=reviewer.get_username())
         _after_resolution(approval)
-    approval.refresh_from_db()
     return approval
 
 
@@ -119,15 +116,16 @@ def expire_overdue(now=None) -> int:
     """Expire every pending request past its expiry; each counts as a denial. Returns how many."""
     count = 0
     for approval in ApprovalRequest.objects.overdue(now).select_related("run"):
+        expired = {
+            "status": ApprovalStatus.EXPIRED,
+            "resolved_at": timezone.now(),
+            "comment": f"expired: nobody approved within {settings.GOVERNANCE_APPROVAL_TTL_SECONDS} seconds",
+        }
         with transaction.atomic():
-            changed = ApprovalRequest.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(
-                status=ApprovalStatus.EXPIRED,
-                resolved_at=timezone.now(),
-                comment=f"expired: nobody approved within {settings.GOVERNANCE_APPROVAL_TTL_SECONDS} seconds",
-            )
+            changed = ApprovalRequest.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(**expired)
             if changed == 1:
                 count += 1
-                approval.refresh_from_db()
+                _set(approval, expired)
                 record_approval_resolution(approval)
                 _after_resolution(approval)
     return count
@@ -139,15 +137,20 @@ def deny_pending_for_run(run_id, *, comment: str, by: str = "") -> int:
     Call inside the transaction that ends the run. `by` names the person, if one acted.
     """
     pending = list(ApprovalRequest.objects.filter(run_id=run_id, status=ApprovalStatus.PENDING))
-    ApprovalRequest.objects.filter(pk__in=[a.pk for a in pending]).update(
-        status=ApprovalStatus.DENIED, resolved_at=timezone.now(), comment=comment
-    )
+    denied = {"status": ApprovalStatus.DENIED, "resolved_at": timezone.now(), "comment": comment}
+    ApprovalRequest.objects.filter(pk__in=[a.pk for a in pending]).update(**denied)
     for approval in pending:
-        approval.refresh_from_db()
+        _set(approval, denied)
         record_approval_resolution(approval, reviewer=by)
     if pending:
         publish_dashboard_changed()
     return len(pending)
+
+
+def _set(approval: ApprovalRequest, fields: dict[str, Any]) -> None:
+    """Give the in-memory row what the UPDATE just wrote (no second read of the row)."""
+    for name, value in fields.items():
+        setattr(approval, name, value)
 
 
 def _after_resolution(approval: ApprovalRequest) -> None:

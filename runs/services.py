@@ -391,7 +391,9 @@ def append_event(run_id, type_: str, payload: dict[str, Any]) -> RunEvent:
                 event = RunEvent.objects.create(run_id=run_id, seq=last + 1, type=type_, payload=payload)
         except IntegrityError:
             continue
-        owner = Run.objects.filter(pk=run_id).values_list("started_by__username", flat=True).first() or ""
+        owner = ""
+        if type_ == "status":  # only run status records name the run's owner; spare every other event the query
+            owner = Run.objects.filter(pk=run_id).values_list("started_by__username", flat=True).first() or ""
         record_run_event(run_id, type_, payload, run_owner=owner)
         publish_run_changed(run_id, event.seq)
         return event
