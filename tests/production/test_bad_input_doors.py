@@ -10,7 +10,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.production.test_reviewers_race import start_run, wait_for
+from tests.production.stack import start_run, wait_for
 
 pytestmark = pytest.mark.production
 

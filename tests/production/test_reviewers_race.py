@@ -4,29 +4,12 @@ server, real Celery workers and PostgreSQL: one wins, the other is told who did,
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
+from tests.production.stack import start_run, wait_for
+
 pytestmark = pytest.mark.production
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def start_run(stack, client, prompt: str, tools: list[str]) -> str:
-    token = stack.csrf(client, "/runs/new/")
-    response = client.post("/runs/new/", data={"prompt": prompt, "model": "gpt-4.1", "tools": tools,
-                                               "csrfmiddlewaretoken": token})
-    assert response.status_code == 200 and "/runs/" in str(response.url), response.text[:500]
-    return str(response.url).rstrip("/").rsplit("/", 1)[-1]
 
 
 def test_simultaneous_approve_and_deny(make_stack):

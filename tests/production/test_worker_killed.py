@@ -12,8 +12,7 @@ from collections import Counter
 
 import pytest
 
-from tests.production.stack import PYTHON, ROOT
-from tests.production.test_reviewers_race import start_run, wait_for
+from tests.production.stack import PYTHON, ROOT, start_run, wait_for
 
 pytestmark = pytest.mark.production
 
