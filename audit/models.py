@@ -46,8 +46,6 @@ class AppendOnlyQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnlyError("audit records are append-only: they cannot be deleted")
 
-    _raw_delete = delete
-
 
 class AuditRecord(models.Model):
     seq = models.BigIntegerField(unique=True, help_text="Position in the hash chain: 1, 2, ... without gaps.")
