@@ -1,9 +1,15 @@
-"""App configuration of the audit history."""
+"""App configuration of the audit history; connects the configuration-change recorders at start-up."""
 
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class AuditConfig(AppConfig):
     name = "audit"
     verbose_name = "Audit history"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import configuration  # imports models: only once the app registry is ready
+
+        configuration.connect(settings.GOVERNANCE_AUDITED_MODELS)

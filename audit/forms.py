@@ -14,7 +14,7 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y
 class AuditFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Text",
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": "words in arguments, "
-                                                      "outputs, reasons, comments"}))
+                                                      "outputs, reasons, comments, configuration"}))
     tool = forms.CharField(required=False, max_length=64)
     actor = forms.CharField(required=False, max_length=150)
     domain = forms.CharField(required=False, max_length=100)

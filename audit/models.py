@@ -27,6 +27,7 @@ class AuditKind(models.TextChoices):
     EXECUTION = "execution", "Tool execution"
     APPROVAL = "approval", "Approval"
     RUN_STATUS = "run_status", "Run status"
+    CONFIGURATION = "configuration", "Configuration"
 
 
 class AuditDecision(models.TextChoices):
@@ -50,9 +51,10 @@ class AppendOnlyQuerySet(models.QuerySet):
 class AuditRecord(models.Model):
     seq = models.BigIntegerField(unique=True, help_text="Position in the hash chain: 1, 2, ... without gaps.")
     occurred_at = models.DateTimeField(db_index=True)
-    kind = models.CharField(max_length=12, choices=AuditKind.choices)
+    kind = models.CharField(max_length=20, choices=AuditKind.choices)
     decision = models.CharField(max_length=20, choices=AuditDecision.choices, blank=True)
-    status = models.CharField(max_length=30, blank=True, help_text="The call's event status or the run's status.")
+    status = models.CharField(max_length=30, blank=True, help_text="The call's event status, the run's status, or "
+                              "what a configuration change did (created, changed, deleted).")
     tool = models.CharField(max_length=64, blank=True)
     actor = models.CharField(max_length=150, blank=True, help_text="The agent actor of a call, or the person acting.")
     domain = models.CharField(max_length=100, blank=True)
@@ -97,6 +99,18 @@ class AuditRecord(models.Model):
     @property
     def details_data(self) -> dict[str, Any]:
         return json.loads(self.details)
+
+    @property
+    def configuration_changes(self) -> list[tuple[str, str, str]]:
+        """A configuration change's fields as (name, before, after) texts; empty for other records."""
+        if self.kind != AuditKind.CONFIGURATION or self.status != "changed":
+            return []
+        details = self.details_data
+        return [(name, _text(details["before"].get(name)), _text(value)) for name, value in details["after"].items()]
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 class AuditChainHead(models.Model):

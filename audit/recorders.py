@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from governance.jsonsafe import json_safe
 from governance.models import ToolRegistration
-from governance.redaction import configured_secrets, scrub_secrets, scrub_text
+from governance.redaction import SECRET, configured_secrets, is_secret_field, scrub_secrets, scrub_text
 
 from . import chain
 from .models import AuditDecision, AuditKind, AuditRecord
@@ -62,6 +62,44 @@ def record_run_event(run_id, type_: str, payload: dict[str, Any], *, run_owner: 
         reason=payload.get("reason") or verdict.get("reason", ""),
         details=details,
     )
+
+
+ConfigurationAction = Literal["created", "changed", "deleted"]
+SYSTEM = "system"
+SYSTEM_NOTE = "system: no signed-in user made this change (a management command such as seed_demo, a shell or a worker)"
+
+
+def record_configuration_change(
+    *, model_label: str, model_name: str = "", object_id: Any, object_repr: str, action: ConfigurationAction,
+    before: dict[str, Any], after: dict[str, Any], by: str = "",
+) -> AuditRecord | None:
+    """The audit record of one configuration change (a tool, a policy, a user's groups...), or None
+    when nothing changed.
+
+    `before` and `after` are the object's field values (empty `before` for created, empty `after`
+    for deleted); a change keeps only the fields whose values differ. A field named like a
+    credential (`password`, `secret_hash`, see `governance.redaction.is_secret_field`) is stored as
+    "[secret]" on both sides, so the record says it changed and never what it was or became. `by`
+    is the username acting; empty means no signed-in user, recorded as "system".
+    """
+    if action == "changed":
+        names = [name for name in after if name in before and before[name] != after[name]]
+        if not names:
+            return None
+        before, after = {n: before[n] for n in names}, {n: after[n] for n in names}
+    before, after = _without_secret_values(before), _without_secret_values(after)
+    model_name = model_name or model_label.rpartition(".")[2].lower()
+    summary = f"{model_name} “{object_repr}” {action}"
+    if action == "changed":
+        summary += ": " + ", ".join(sorted(after))
+    details = {"model": model_label, "model_name": model_name, "object_id": str(object_id), "object": object_repr,
+               "before": before, "after": after, "by": by or SYSTEM_NOTE}
+    return _append(kind=AuditKind.CONFIGURATION, status=action, actor=by or SYSTEM, reason=summary, details=details)
+
+
+def _without_secret_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: SECRET if is_secret_field(name) and value not in ("", None) else value
+            for name, value in values.items()}
 
 
 def record_approval_resolution(approval, *, reviewer: str = "") -> AuditRecord:

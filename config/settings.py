@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.middleware.ConfigurationAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -190,6 +191,18 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["no_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Changes to these models (created, changed, deleted, many-to-many lists) are audit records of kind
+# "configuration", naming who made them; fields named like credentials are never stored (see
+# docs/audit.md). One line per model, e.g. "agents.AgentKey" once that app exists.
+GOVERNANCE_AUDITED_MODELS = [
+    "governance.ToolRegistration",
+    "governance.Policy",
+    "governance.DomainDefault",
+    "approvals.DenyReason",
+    "auth.User",
+    "auth.Group",
+]
 
 # Admins may register only callables from these packages (comma-separated module prefixes).
 GOVERNANCE_TOOL_MODULE_PREFIXES = env_list("GOVERNANCE_TOOL_MODULE_PREFIXES", ["governance.demo_tools"])

@@ -54,8 +54,9 @@ def seed_demo() -> dict[str, str]:
     reviewer, _ = User.objects.get_or_create(username="reviewer")
     operator, _ = User.objects.get_or_create(username="operator")
     for user in (admin, reviewer, operator):
-        user.set_password(passwords[user.username])
-        user.save()
+        if not user.check_password(passwords[user.username]):  # unchanged: no new hash, no audit record
+            user.set_password(passwords[user.username])
+            user.save()
     reviewer.groups.add(reviewers_group())
     for spec in DEMO_TOOLS:
         tool = ToolRegistration.objects.filter(name=spec["name"]).first() or ToolRegistration(name=spec["name"])

@@ -5,7 +5,8 @@
 audit; the tool itself still receives the real values. `scrub_secrets` replaces the configured
 API keys and anything shaped like an API key in any JSON-like value or text, and
 `SecretsLogFilter` does the same to every log record, so secrets reach neither the audit log nor
-the application log.
+the application log. `is_secret_field` names the model fields (a password hash, a key's hash) whose
+values are never written down at all, whatever they look like.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ SECRET = "[secret]"
 # OpenAI keys (sk-..., sk-proj-...), bearer tokens, and BIGHUB-style keys (bh_...); at least 16
 # characters after the prefix so ordinary words are never taken for keys.
 _KEY_SHAPES = re.compile(r"\b(?:sk-[A-Za-z0-9_-]{16,}|bh_[A-Za-z0-9_-]{16,}|Bearer\s+[A-Za-z0-9._~+/-]{16,}=*)")
+# A field named like a credential: password, secret_hash, key_hash, api_key, token, salt... (whole
+# underscore-separated parts, so "description" or "tokenizer_name" are not taken for one).
+_SECRET_FIELD = re.compile(r"(?:^|_)(?:password|passwd|secret|token|hash|digest|salt|key)(?:_|$)", re.IGNORECASE)
 _PATH_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
@@ -73,6 +77,11 @@ def _redact(value: Any, parts: list[str]) -> Any:
     copy = dict(value)
     copy[parts[0]] = REDACTED if len(parts) == 1 else _redact(value[parts[0]], parts[1:])
     return copy
+
+
+def is_secret_field(name: str) -> bool:
+    """Whether a model field's value is a credential that must never be stored or shown."""
+    return bool(_SECRET_FIELD.search(name))
 
 
 def configured_secrets() -> list[str]:

@@ -115,7 +115,7 @@ def test_secrets_reach_neither_the_audit_log_nor_the_application_log(settings, c
         "tool": "lookup_order", "call_id": "c1", "status": "executed", "reason": f"used {settings.OPENAI_API_KEY}",
         "arguments": {"order_id": key}, "output": {"echo": f"Authorization: Bearer {key}"}, "decision": {},
     })
-    record = AuditRecord.objects.get()
+    record = AuditRecord.objects.get(kind="execution")  # the fixtures' configuration records aside
     stored = " ".join([record.details, record.search_text, record.reason])
     assert key not in stored and settings.OPENAI_API_KEY not in stored and "ZZZZ" not in stored
     assert record.details_data["arguments"] == {"order_id": "[secret]"}
