@@ -22,7 +22,7 @@ def _in_process_services(settings):
 
 @pytest.fixture
 def fake_bighub():
-    from tests.fakes.bighub_server import running_fake_bighub
+    from tests.support.bighub_server import running_fake_bighub
 
     with running_fake_bighub() as fake:
         yield fake
@@ -32,7 +32,7 @@ def fake_bighub():
 def bighub_client(fake_bighub):
     import bighub
 
-    from tests.fakes.bighub_server import API_KEY
+    from tests.support.bighub_server import API_KEY
 
     client = bighub.BighubClient(api_key=API_KEY, base_url=fake_bighub.base_url, max_retries=0, timeout=5)
     yield client

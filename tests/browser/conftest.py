@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from config.embedded import free_port, launch, shut_down, wait_until_serving
+from config.embedded import free_port
+from devtools.embedded import launch, shut_down, wait_until_serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

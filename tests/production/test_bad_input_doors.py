@@ -10,7 +10,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.production.stack import start_run, wait_for
+from tests.production.helpers import start_run, wait_for
 
 pytestmark = pytest.mark.production
 

@@ -12,7 +12,8 @@ from collections import Counter
 
 import pytest
 
-from tests.production.stack import PYTHON, ROOT, start_run, wait_for
+from devtools.production import PYTHON, ROOT
+from tests.production.helpers import start_run, wait_for
 
 pytestmark = pytest.mark.production
 

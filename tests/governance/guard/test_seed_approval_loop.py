@@ -6,7 +6,7 @@ import json
 
 from governance import demo_tools
 from governance.guard import RunState
-from tests.guard.conftest import user
+from tests.governance.guard.conftest import user
 
 REFUND = user("Refund order ord_123 for 5000")
 

@@ -8,7 +8,7 @@ import bighub
 import pytest
 
 from governance import demo_tools
-from tests.guard.conftest import user
+from tests.governance.guard.conftest import user
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from governance import demo_tools
 from governance.guard import GuardedOpenAI
-from tests.guard.conftest import user
+from tests.governance.guard.conftest import user
 
 
 def test_run_allowed_tool_executes_and_answers(make_guard):

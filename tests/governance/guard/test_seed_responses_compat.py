@@ -7,7 +7,7 @@ import json
 from governance import demo_tools
 from governance.emulator import ScriptedCall, ScriptedTurn
 from governance.policy import PolicySource, demo_policies
-from tests.guard.conftest import user
+from tests.governance.guard.conftest import user
 
 
 def test_tools_sent_flat_and_strict(make_guard, emulator):
