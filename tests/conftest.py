@@ -61,3 +61,12 @@ def reviewer(db):
     from tests.factories import make_user
 
     return make_user("rita", reviewer=True)
+
+
+@pytest.fixture
+def paused(operator):
+    """A pending refund approval on a run the operator started."""
+    from approvals.models import ApprovalRequest
+    from tests.factories import paused_run
+
+    return ApprovalRequest.objects.get(run=paused_run(operator))

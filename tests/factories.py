@@ -50,3 +50,8 @@ def start_run_now(user, prompt: str, tools=("refund_payment", "lookup_order", "d
     services.execute_run(run_id=run.pk)
     run.refresh_from_db()
     return run
+
+
+def paused_run(user):
+    """A run the user started, paused on the approval of a refund of 250 for ord_7; returns it refreshed."""
+    return start_run_now(user, "Refund order ord_7 for 250", tools=("refund_payment",))
