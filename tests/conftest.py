@@ -39,11 +39,17 @@ def bighub_client(fake_bighub):
     client.close()
 
 
+@pytest.fixture(autouse=True)
+def _recorded_demo_tools_allowed(settings):
+    """The tests register the demo tools through tests.support.demo_tools, which records each call."""
+    settings.GOVERNANCE_TOOL_MODULE_PREFIXES = [*settings.GOVERNANCE_TOOL_MODULE_PREFIXES, "tests.support.demo_tools"]
+
+
 @pytest.fixture
 def demo_tools_registered(db):
     """The demo tools and policies registered as an admin would, with the execution log cleared."""
-    from governance import demo_tools
     from tests.factories import register_demo_tools
+    from tests.support import demo_tools
 
     register_demo_tools()
     demo_tools.EXECUTIONS.clear()

@@ -30,11 +30,11 @@ def make_user(username: str, *, reviewer: bool = False, staff: bool = False) -> 
 def register_demo_tools() -> None:
     """The demo set: refund needs approval above 100 and is blocked above 10,000; lookup allowed; delete blocked."""
     ToolRegistration.objects.create(
-        name="refund_payment", callable_path="governance.demo_tools.refund_payment", value_argument="amount",
+        name="refund_payment", callable_path="tests.support.demo_tools.refund_payment", value_argument="amount",
         target_argument="order_id", approve_above=Decimal("100"), block_above=Decimal("10000"),
     )
-    ToolRegistration.objects.create(name="lookup_order", callable_path="governance.demo_tools.lookup_order")
-    ToolRegistration.objects.create(name="delete_customer", callable_path="governance.demo_tools.delete_customer")
+    ToolRegistration.objects.create(name="lookup_order", callable_path="tests.support.demo_tools.lookup_order")
+    ToolRegistration.objects.create(name="delete_customer", callable_path="tests.support.demo_tools.delete_customer")
     for tool in ToolRegistration.objects.all():
         tool.full_clean()
         tool.save()

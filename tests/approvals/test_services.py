@@ -13,11 +13,11 @@ from django.db import connection
 
 from approvals import services as approvals
 from approvals.models import ApprovalRequest, ApprovalStatus
-from governance import demo_tools
 from governance.models import ToolRegistration
 from runs import services
 from runs.models import Run, RunStatus
 from tests.factories import make_user, register_demo_tools, start_run_now
+from tests.support import demo_tools
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_tools_registered")]
 

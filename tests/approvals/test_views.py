@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from approvals.models import ApprovalRequest
-from governance import demo_tools
 from tests.factories import make_user, paused_run
+from tests.support import demo_tools
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_tools_registered")]
 

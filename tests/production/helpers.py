@@ -1,9 +1,23 @@
-"""What the production tests do to a running stack: wait until something holds, start a run as a
-browser would. The stack itself is `devtools.production.ProductionStack`."""
+"""What the production tests do to a stack: start one whose tool calls are recorded, wait until
+something holds, start a run as a browser would. The stack itself is `devtools.production.ProductionStack`."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
+
+from tests.support import demo_tools
+
+RECORDED_TOOLS = ("UPDATE governance_toolregistration SET callable_path = "
+                  "replace(callable_path, 'governance.demo_tools.', 'tests.support.demo_tools.')")
+
+
+def stack_recording_tool_calls(make_stack, *, log: Path, seconds: float, **options):
+    """A started stack whose demo tools run through tests.support.demo_tools: each call appends a
+    JSON line to `log` (from whichever worker process ran it) and takes `seconds`."""
+    stack = make_stack(extra_env=demo_tools.process_env(log=str(log), seconds=seconds), **options)
+    stack.sql(RECORDED_TOOLS)  # before any run starts: workers read the registrations per run
+    return stack
 
 
 def wait_for(predicate, timeout: float, what: str):

@@ -14,11 +14,11 @@ from django.urls import reverse
 
 from approvals import services as approvals
 from approvals.models import ApprovalRequest
-from governance import demo_tools
 from governance.emulator import Fault, ResponsesEmulator
 from runs import services
 from runs.models import RunStatus, ToolExecution
 from tests.factories import start_run_now
+from tests.support import demo_tools
 
 pytestmark = pytest.mark.django_db
 

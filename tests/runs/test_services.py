@@ -6,10 +6,10 @@ import pytest
 
 from approvals import services as approvals
 from approvals.models import ApprovalRequest, ApprovalStatus
-from governance import demo_tools
 from runs import services
 from runs.models import Run, RunEvent, RunStatus, ToolExecution
 from tests.factories import start_run_now
+from tests.support import demo_tools
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from governance import demo_tools
 from runs import services
 from runs.models import Run, RunEvent
 from tests.factories import make_user, paused_run, register_demo_tools
+from tests.support import demo_tools
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import bighub
 import pytest
 
-from governance import demo_tools
 from governance.backends.bighub import AsyncBighubBackend
 from tests.governance.guard.conftest import user
+from tests.support import demo_tools
 from tests.support.bighub_server import API_KEY
 
 
