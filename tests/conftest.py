@@ -76,3 +76,18 @@ def paused(operator):
     from tests.factories import paused_run
 
     return ApprovalRequest.objects.get(run=paused_run(operator))
+
+
+@pytest.fixture
+def reviewer_page(client, reviewer, django_assert_num_queries):
+    """`reviewer_page(url, queries=n)`: the page's HTML as a reviewer gets it, which must take exactly n
+    queries (a query-count guard)."""
+    client.force_login(reviewer)
+
+    def get(url: str, *, queries: int) -> str:
+        with django_assert_num_queries(queries):
+            response = client.get(url)
+        assert response.status_code == 200
+        return response.content.decode()
+
+    return get

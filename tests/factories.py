@@ -7,7 +7,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 
+from approvals.models import ApprovalRequest
+from approvals.services import arguments_digest
 from governance.models import DomainDefault, Policy, ToolRegistration
+from runs.models import Run, RunStatus
 
 DEMO_CEDAR = """
 permit(principal, action == Action::"lookup_order", resource);
@@ -55,3 +58,17 @@ def start_run_now(user, prompt: str, tools=("refund_payment", "lookup_order", "d
 def paused_run(user):
     """A run the user started, paused on the approval of a refund of 250 for ord_7; returns it refreshed."""
     return start_run_now(user, "Refund order ord_7 for 250", tools=("refund_payment",))
+
+
+def pending_approval(user, n: int = 1) -> ApprovalRequest:
+    """A refund of 250 for ord_<n> waiting for a reviewer, on a run `user` started: the rows a paused
+    run leaves, written directly (driving a run to its pause takes the runner and the demo model)."""
+    run = Run.objects.create(started_by=user, prompt=f"Refund order ord_{n} for 250", model="gpt-4.1",
+                             status=RunStatus.AWAITING_APPROVAL)
+    arguments = {"order_id": f"ord_{n}", "amount": 250}
+    reason = "refund_payment requires approval: value 250.00 is above 100"
+    return ApprovalRequest.objects.create(
+        run=run, call_id=f"call_{n}", tool="refund_payment", arguments=arguments,
+        arguments_digest=arguments_digest("refund_payment", arguments),
+        decision={"decision": "requires_approval", "reason": reason}, reason=reason,
+    )

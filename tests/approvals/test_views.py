@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from approvals.models import ApprovalRequest
-from tests.factories import make_user, paused_run
+from tests.factories import make_user, paused_run, pending_approval
 from tests.support import demo_tools
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_tools_registered")]
@@ -84,3 +84,14 @@ def test_queue_lists_pending_with_count(client, operator):
     body = client.get(reverse("approvals:queue")).content.decode()
     assert '<span id="pending-count" class="count hot" hx-swap-oob="true">1</span>' in body
     assert body.count("review</a>") == 1
+
+
+@pytest.mark.parametrize("rows", [2, 30])
+def test_queue_query_count_does_not_grow_with_rows(reviewer_page, rows):
+    """Each row shows the request, its run and who started that run."""
+    for i in range(rows):
+        pending_approval(make_user(f"op{i}"), i)
+    # session, user, reviewer group, nav count, user and group permissions, the rows with runs and starters
+    body = reviewer_page(reverse("approvals:queue"), queries=7)
+    assert body.count("review</a>") == rows
+    assert body.count("</a> by op") == rows

@@ -75,6 +75,18 @@ def test_run_list_queries_bounded(client, operator, django_assert_max_num_querie
     assert response.content.decode().count('class="badge status-') == 5
 
 
+@pytest.mark.parametrize("rows", [2, 30])
+def test_run_list_query_count_does_not_grow_with_rows(reviewer_page, rows):
+    """A reviewer sees every user's runs; each row shows who started it."""
+    for i in range(rows):
+        services.start_run(user=make_user(f"op{i}"), prompt=f"Look up ord_{i}", model="gpt-4.1",
+                           tool_names=["lookup_order"])
+    # session, user, reviewer group, nav count, user and group permissions, the rows with their starters
+    body = reviewer_page(reverse("runs:list"), queries=7)
+    assert body.count('class="badge status-queued"') == rows
+    assert body.count("<td>op") == rows
+
+
 def test_run_list_htmx_partial(client, operator):
     response = client.get(reverse("runs:list"), headers={"HX-Request": "true"})
     body = response.content.decode()
