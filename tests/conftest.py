@@ -1,7 +1,10 @@
 """Project-wide test fixtures: no Redis needed by default (in-memory channel layer, eager Celery).
 
 Tests that exercise the real services (the embedded stack, the browser flow) start them
-themselves; everything else runs against the in-memory layer and runs tasks inline.
+themselves; everything else runs against the in-memory layer and runs tasks inline. The fixtures
+that tests in more than one folder use live here too: users, the demo tools registered (through
+tests/support/demo_tools.py, which records each call), a pending approval, a reviewer's page under a
+query-count guard.
 """
 
 from __future__ import annotations
