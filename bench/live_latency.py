@@ -27,6 +27,7 @@ import platform
 import re
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +37,11 @@ from pathlib import Path
 import httpx
 import websockets
 
-from config.embedded import free_port, launch, shut_down, wait_until_serving
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # devtools is not installed with the project: import it from the checkout
+
+from config.embedded import free_port  # noqa: E402
+from devtools.embedded import launch, shut_down, wait_until_serving  # noqa: E402
 
 SEQ = re.compile(r'<li id="event-(\d+)"')
 

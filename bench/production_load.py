@@ -1,6 +1,6 @@
 """Benchmark: load on the production topology (and the embedded profile), bounded, loopback only.
 
-For each configuration it starts the stack as real processes (tests/production/stack.py:
+For each configuration it starts the stack as real processes (devtools/production.py:
 PostgreSQL, Redis, an ASGI server, 2 Celery worker processes, beat; or `config.embedded`), then:
 
 1. logs in an operator and a reviewer over HTTP, as browsers would;
@@ -43,8 +43,9 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config.embedded import free_port, launch, shut_down, wait_until_serving  # noqa: E402
-from tests.production.stack import ProductionStack  # noqa: E402
+from config.embedded import free_port  # noqa: E402
+from devtools.embedded import launch, shut_down, wait_until_serving  # noqa: E402
+from devtools.production import ProductionStack  # noqa: E402
 
 EVENT_SEQ = re.compile(r'<li id="event-(\d+)"')
 

@@ -53,10 +53,13 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     guard = build_guard()
     print("Governed runs against the offline demo model (no OpenAI key needed).\n")
+    executed: list[str] = []  # the tools that ran, as the runner reported them
     for prompt in PROMPTS:
         print(f"user> {prompt}\nagent> ", end="")
         for event in guard.run_stream(messages=[{"role": "user", "content": prompt}], model="gpt-4.1"):
             _print_event(event)
+            if event["type"] == "execution_event" and event["event"]["status"] == "executed":
+                executed.append(event["event"]["tool"])
         print()
     prompt = "Refund order ord_900 for 500"
     print(f"user> {prompt}   (run_with_approval)")
@@ -65,8 +68,10 @@ def main() -> int:
     )
     for e in result["execution"]["events"]:
         print(f"  [{e['status']}] {e['tool']} - {e['reason']}")
+        if e["status"] == "executed":
+            executed.append(e["tool"])
     print(f"agent> {result['output_text']}\n")
-    print(f"Tool executions: {len(demo_tools.EXECUTIONS)} ({', '.join(x['tool'] for x in demo_tools.EXECUTIONS)})")
+    print(f"Tool executions: {len(executed)} ({', '.join(executed)})")
     return 0
 
 

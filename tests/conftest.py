@@ -1,7 +1,10 @@
 """Project-wide test fixtures: no Redis needed by default (in-memory channel layer, eager Celery).
 
 Tests that exercise the real services (the embedded stack, the browser flow) start them
-themselves; everything else runs against the in-memory layer and runs tasks inline.
+themselves; everything else runs against the in-memory layer and runs tasks inline. The fixtures
+that tests in more than one folder use live here too: users, the demo tools registered (through
+tests/support/demo_tools.py, which records each call), a pending approval, a reviewer's page under a
+query-count guard.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ def _in_process_services(settings):
 
 @pytest.fixture
 def fake_bighub():
-    from tests.fakes.bighub_server import running_fake_bighub
+    from tests.support.bighub_server import running_fake_bighub
 
     with running_fake_bighub() as fake:
         yield fake
@@ -32,18 +35,24 @@ def fake_bighub():
 def bighub_client(fake_bighub):
     import bighub
 
-    from tests.fakes.bighub_server import API_KEY
+    from tests.support.bighub_server import API_KEY
 
     client = bighub.BighubClient(api_key=API_KEY, base_url=fake_bighub.base_url, max_retries=0, timeout=5)
     yield client
     client.close()
 
 
+@pytest.fixture(autouse=True)
+def _recorded_demo_tools_allowed(settings):
+    """The tests register the demo tools through tests.support.demo_tools, which records each call."""
+    settings.GOVERNANCE_TOOL_MODULE_PREFIXES = [*settings.GOVERNANCE_TOOL_MODULE_PREFIXES, "tests.support.demo_tools"]
+
+
 @pytest.fixture
 def demo_tools_registered(db):
     """The demo tools and policies registered as an admin would, with the execution log cleared."""
-    from governance import demo_tools
     from tests.factories import register_demo_tools
+    from tests.support import demo_tools
 
     register_demo_tools()
     demo_tools.EXECUTIONS.clear()
@@ -61,3 +70,27 @@ def reviewer(db):
     from tests.factories import make_user
 
     return make_user("rita", reviewer=True)
+
+
+@pytest.fixture
+def paused(operator):
+    """A pending refund approval on a run the operator started."""
+    from approvals.models import ApprovalRequest
+    from tests.factories import paused_run
+
+    return ApprovalRequest.objects.get(run=paused_run(operator))
+
+
+@pytest.fixture
+def reviewer_page(client, reviewer, django_assert_num_queries):
+    """`reviewer_page(url, queries=n)`: the page's HTML as a reviewer gets it, which must take exactly n
+    queries (a query-count guard)."""
+    client.force_login(reviewer)
+
+    def get(url: str, *, queries: int) -> str:
+        with django_assert_num_queries(queries):
+            response = client.get(url)
+        assert response.status_code == 200
+        return response.content.decode()
+
+    return get

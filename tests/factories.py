@@ -7,7 +7,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 
+from approvals.models import ApprovalRequest
+from approvals.services import arguments_digest
 from governance.models import DomainDefault, Policy, ToolRegistration
+from runs.models import Run, RunStatus
 
 DEMO_CEDAR = """
 permit(principal, action == Action::"lookup_order", resource);
@@ -30,11 +33,11 @@ def make_user(username: str, *, reviewer: bool = False, staff: bool = False) -> 
 def register_demo_tools() -> None:
     """The demo set: refund needs approval above 100 and is blocked above 10,000; lookup allowed; delete blocked."""
     ToolRegistration.objects.create(
-        name="refund_payment", callable_path="governance.demo_tools.refund_payment", value_argument="amount",
+        name="refund_payment", callable_path="tests.support.demo_tools.refund_payment", value_argument="amount",
         target_argument="order_id", approve_above=Decimal("100"), block_above=Decimal("10000"),
     )
-    ToolRegistration.objects.create(name="lookup_order", callable_path="governance.demo_tools.lookup_order")
-    ToolRegistration.objects.create(name="delete_customer", callable_path="governance.demo_tools.delete_customer")
+    ToolRegistration.objects.create(name="lookup_order", callable_path="tests.support.demo_tools.lookup_order")
+    ToolRegistration.objects.create(name="delete_customer", callable_path="tests.support.demo_tools.delete_customer")
     for tool in ToolRegistration.objects.all():
         tool.full_clean()
         tool.save()
@@ -50,3 +53,22 @@ def start_run_now(user, prompt: str, tools=("refund_payment", "lookup_order", "d
     services.execute_run(run_id=run.pk)
     run.refresh_from_db()
     return run
+
+
+def paused_run(user):
+    """A run the user started, paused on the approval of a refund of 250 for ord_7; returns it refreshed."""
+    return start_run_now(user, "Refund order ord_7 for 250", tools=("refund_payment",))
+
+
+def pending_approval(user, n: int = 1) -> ApprovalRequest:
+    """A refund of 250 for ord_<n> waiting for a reviewer, on a run `user` started: the rows a paused
+    run leaves, written directly (driving a run to its pause takes the runner and the demo model)."""
+    run = Run.objects.create(started_by=user, prompt=f"Refund order ord_{n} for 250", model="gpt-4.1",
+                             status=RunStatus.AWAITING_APPROVAL)
+    arguments = {"order_id": f"ord_{n}", "amount": 250}
+    reason = "refund_payment requires approval: value 250.00 is above 100"
+    return ApprovalRequest.objects.create(
+        run=run, call_id=f"call_{n}", tool="refund_payment", arguments=arguments,
+        arguments_digest=arguments_digest("refund_payment", arguments),
+        decision={"decision": "requires_approval", "reason": reason}, reason=reason,
+    )

@@ -12,10 +12,10 @@ from approvals.models import ApprovalRequest
 from audit.chain import verify_chain
 from audit.models import AuditRecord
 from audit.recorders import record_run_event
-from governance import demo_tools
 from governance.models import ToolRegistration
 from runs import services
 from tests.factories import start_run_now
+from tests.support import demo_tools
 
 pytestmark = pytest.mark.django_db
 

@@ -117,6 +117,18 @@ def test_page_shows_filtered_rows_with_links_and_a_shareable_url(records, review
     assert "export.csv?tool=refund_payment&amp;decision=denied" in html
 
 
+@pytest.mark.parametrize("rows", [2, 30])
+def test_page_query_count_does_not_grow_with_rows(reviewer_page, rows):
+    chain.append([build_record(kind="approval", decision="approved", status="approved", tool="refund_payment",
+                               actor="billing-bot", domain="payments", reviewer="rita", run_id=uuid.uuid4(),
+                               approval_id=i + 1, occurred_at=_at(1 + i // 24, i % 24), reason="amount above 100",
+                               details={"comment": f"checked {i}"}) for i in range(rows)])
+    # session, user, user and group permissions, the page's ids, its rows, nav count
+    body = reviewer_page("/audit/", queries=7)
+    assert body.count('<td class="muted">#') == rows
+    assert body.count(">approval ") == rows
+
+
 def test_htmx_request_gets_only_the_results(records, reviewer_client):
     response = reviewer_client.get("/audit/", {"q": "gdpr"}, HTTP_HX_REQUEST="true")
     html = response.content.decode()

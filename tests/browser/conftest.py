@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from config.embedded import free_port, launch, shut_down, wait_until_serving
+from config.embedded import ROOT, free_port
+from config.env import env_bool
+from devtools.embedded import launch, shut_down, wait_until_serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# Tracked pictures (the README shows them) are rewritten only on request, so a test run leaves the
+# checkout as it found it; otherwise they go to var/, which git ignores.
+SCREENSHOTS = ROOT / ("docs" if env_bool("UPDATE_SCREENSHOTS") else "var") / "screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +72,9 @@ def start_run_in_browser(page, url: str, prompt: str, tool: str, *, until: str =
     page.click("#start-run")
     page.wait_for_url(f"{url}/runs/*/")
     expect(page.locator("#run-status .badge").first).to_have_text(until, timeout=20_000)
+
+
+def screenshot(page, name: str) -> None:
+    """Save a full-page screenshot under SCREENSHOTS (docs/screenshots/ with UPDATE_SCREENSHOTS=1)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login, start_run_in_browser
+from tests.browser.conftest import login, screenshot, start_run_in_browser
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def test_approval_flow_live_without_reloading(live_stack, chromium):
@@ -32,8 +29,7 @@ def test_approval_flow_live_without_reloading(live_stack, chromium):
     row = reviewer.locator("#approval-rows tr", has_text="refund_payment")
     expect(row).to_be_visible(timeout=20_000)
     expect(reviewer.locator("#pending-count")).to_have_text("1")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    reviewer.screenshot(path=str(SCREENSHOTS / "approvals-queue.png"), full_page=True)
+    screenshot(reviewer, "approvals-queue.png")
 
     row.get_by_role("link").first.click()
     expect(reviewer.locator("pre").first).to_contain_text("ord_123")
@@ -45,7 +41,7 @@ def test_approval_flow_live_without_reloading(live_stack, chromium):
     expect(status).to_have_text("completed", timeout=20_000)
     expect(operator.locator("#timeline")).to_contain_text("re_ord_123")
     expect(operator.locator("#timeline")).to_contain_text("approved by reviewer: checked with the customer")
-    operator.screenshot(path=str(SCREENSHOTS / "run-page.png"), full_page=True)
+    screenshot(operator, "run-page.png")
 
 
 def test_untrusted_model_output_is_shown_as_text(live_stack, chromium):

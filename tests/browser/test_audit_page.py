@@ -3,15 +3,12 @@ reload, and the address bar holds a URL that reopens the same view."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login, start_run_in_browser
+from tests.browser.conftest import login, screenshot, start_run_in_browser
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def test_audit_filters_update_live_with_a_shareable_url(live_stack, chromium):
@@ -36,7 +33,6 @@ def test_audit_filters_update_live_with_a_shareable_url(live_stack, chromium):
     shared.goto(f"{url}/audit/?q=ord_5150")
     expect(shared.locator("#audit-results tbody tr")).to_have_count(1)
     expect(shared.locator("input[name=q]")).to_have_value("ord_5150")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shared.screenshot(path=str(SCREENSHOTS / "audit-history.png"), full_page=True)
+    screenshot(shared, "audit-history.png")
     shared.locator("#audit-results a", has_text="run").first.click()
     expect(shared.locator("#audit-trail")).to_contain_text("lookup_order")

@@ -13,7 +13,8 @@ import os
 import pytest
 from playwright.sync_api import expect
 
-from config.embedded import free_port, launch, shut_down, wait_until_serving
+from config.embedded import free_port
+from devtools.embedded import launch, shut_down, wait_until_serving
 from tests.browser.conftest import login, start_run_in_browser
 
 pytestmark = pytest.mark.browser

@@ -13,7 +13,7 @@ from bighub.resources.actions import ActionsAPI
 
 from governance.backends.bighub import AsyncBighubBackend, BighubBackend, bighub_backend_from_settings
 from governance.decisions import ActionRequest, AsyncDecisionBackend, Decision, DecisionBackend, DecisionBackendError
-from tests.fakes.bighub_server import API_KEY
+from tests.support.bighub_server import API_KEY
 
 
 @pytest.fixture

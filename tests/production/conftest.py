@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from tests.production.stack import ProductionStack
+from devtools.production import ProductionStack
 
 
 def admin_database_url() -> str:

@@ -1,6 +1,7 @@
 """Bad input at the doors of the running production topology (uvicorn, Celery, PostgreSQL, Redis):
 each gets a clear error and changes nothing. The same doors are tested in depth in-process
-(tests/test_bad_input.py and the app tests); these prove the deployed shape behaves the same."""
+(tests/runs/test_bad_input.py, tests/approvals/test_bad_input.py and the app tests); these prove
+the deployed shape behaves the same."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.production.stack import start_run, wait_for
+from tests.production.helpers import start_run, wait_for
 
 pytestmark = pytest.mark.production
 

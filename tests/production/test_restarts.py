@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import chromium, login  # noqa: F401 - chromium is a fixture used here
-from tests.production.stack import start_run, wait_for
+from tests.production.helpers import start_run, wait_for
 
 pytestmark = pytest.mark.production
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tests.production.stack import start_run, wait_for
+from tests.production.helpers import start_run, wait_for
 
 pytestmark = pytest.mark.production
 

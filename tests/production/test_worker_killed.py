@@ -12,7 +12,8 @@ from collections import Counter
 
 import pytest
 
-from tests.production.stack import PYTHON, ROOT, start_run, wait_for
+from devtools.production import PYTHON, ROOT
+from tests.production.helpers import stack_recording_tool_calls, start_run, wait_for
 
 pytestmark = pytest.mark.production
 
@@ -41,7 +42,7 @@ def final_statuses(stack, run_ids) -> dict:
 
 def test_worker_killed_during_tool_calls(make_stack, tmp_path):
     log = tmp_path / "tools.log"
-    stack = make_stack(workers=1, extra_env={"DEMO_TOOL_LOG": str(log), "DEMO_TOOL_SECONDS": "2"})
+    stack = stack_recording_tool_calls(make_stack, log=log, seconds=2, workers=1)
     operator = stack.login("operator", "operator-demo")
     run_ids = [start_run(stack, operator, f"Look up ord_k{i}", ["lookup_order"]) for i in range(3)]
     wait_for(lambda: stack.sql("SELECT 1 FROM runs_toolexecution WHERE status = 'started'"), 60,
@@ -71,7 +72,7 @@ def test_worker_killed_during_tool_calls(make_stack, tmp_path):
 
 def test_worker_killed_while_resumes_are_queued(make_stack, tmp_path):
     log = tmp_path / "tools.log"
-    stack = make_stack(workers=1, extra_env={"DEMO_TOOL_LOG": str(log), "DEMO_TOOL_SECONDS": "1"})
+    stack = stack_recording_tool_calls(make_stack, log=log, seconds=1, workers=1)
     operator, reviewer = stack.login("operator", "operator-demo"), stack.login("reviewer", "reviewer-demo")
     run_ids = [start_run(stack, operator, f"Refund order ord_q{i} for 250", ["refund_payment"]) for i in range(4)]
     wait_for(lambda: stack.sql("SELECT count(*) FROM approvals_approvalrequest")[0][0] == 4, 60,

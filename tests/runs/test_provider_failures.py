@@ -14,11 +14,11 @@ from django.urls import reverse
 
 from approvals import services as approvals
 from approvals.models import ApprovalRequest
-from governance import demo_tools
 from governance.emulator import Fault, ResponsesEmulator
 from runs import services
 from runs.models import RunStatus, ToolExecution
 from tests.factories import start_run_now
+from tests.support import demo_tools
 
 pytestmark = pytest.mark.django_db
 
@@ -120,7 +120,7 @@ def test_provider_failing_after_a_tool_ran_fails_the_run_without_running_it_agai
 )
 def test_errors_the_runner_does_not_retry_fail_the_run_at_once(client, operator, emulator, fault, reason):
     """The runner keeps the published adapter's contract: only connection errors, timeouts and 429s are
-    transient (tests/guard/test_seed_resilience.py). A 500 or 503 is NOT retried: one fails the run."""
+    transient (tests/governance/guard/test_seed_resilience.py). A 500 or 503 is NOT retried: one fails the run."""
     emulator.inject(fault, times=1)
     run = start_run_now(operator, "Look up order ord_100", tools=("lookup_order",))
     assert run.status == RunStatus.FAILED

@@ -20,11 +20,11 @@ from django.utils import timezone
 
 from approvals import services as approvals
 from approvals.models import ApprovalRequest, ApprovalStatus
-from governance import demo_tools
 from runs import services
 from runs.models import Run, RunStatus, ToolExecution
 from runs.recovery import REQUEUED_DETAIL, recover_stalled_runs
 from tests.factories import make_user
+from tests.support import demo_tools
 
 pytestmark = pytest.mark.django_db
 

@@ -17,12 +17,12 @@ from django.urls import reverse
 from approvals import services as approvals
 from approvals.models import ApprovalRequest
 from audit.models import AuditRecord
-from governance import demo_tools
 from governance.emulator import Fault
 from governance.models import ToolRegistration
 from runs import retry, services
 from runs.models import Run, RunEvent, RunStatus, ToolExecution
 from tests.factories import make_user, register_demo_tools, start_run_now
+from tests.support import demo_tools
 
 pytestmark = pytest.mark.django_db
 

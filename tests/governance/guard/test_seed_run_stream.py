@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from governance.emulator import Fault, ScriptedTurn
 from governance.guard.stream_events import STREAM_EVENT_TYPES
-from tests.guard.conftest import user
+from tests.governance.guard.conftest import user
 
 
 def test_stream_text_deltas_join_to_final_text(make_guard):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from governance import demo_tools
 from governance.emulator import ScriptedCall, ScriptedTurn
 from governance.policy import PolicySource, demo_policies
-from tests.guard.conftest import user
+from tests.governance.guard.conftest import user
+from tests.support import demo_tools
 
 
 def test_tools_sent_flat_and_strict(make_guard, emulator):

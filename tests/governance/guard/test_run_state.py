@@ -7,7 +7,7 @@ import json
 import pytest
 
 from governance.guard import RunState
-from tests.guard.conftest import user
+from tests.governance.guard.conftest import user
 
 
 def test_state_round_trips_through_json(make_guard):

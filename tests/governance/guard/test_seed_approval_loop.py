@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from governance import demo_tools
 from governance.guard import RunState
-from tests.guard.conftest import user
+from tests.governance.guard.conftest import user
+from tests.support import demo_tools
 
 REFUND = user("Refund order ord_123 for 5000")
 

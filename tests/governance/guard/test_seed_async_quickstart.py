@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from governance import demo_tools
-from tests.guard.conftest import user
+from tests.governance.guard.conftest import user
+from tests.support import demo_tools
 
 
 async def test_async_run_executes_allowed_tool(make_async_guard):

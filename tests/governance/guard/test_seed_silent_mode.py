@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from governance import demo_tools
 from governance.guard import AdapterConfigurationError
+from tests.support import demo_tools
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import socket
 import bighub
 import pytest
 
-from governance import demo_tools
-from tests.guard.conftest import user
+from tests.governance.guard.conftest import user
+from tests.support import demo_tools
 
 
 @pytest.fixture

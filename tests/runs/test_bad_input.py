@@ -1,10 +1,9 @@
-"""Bad input at every door of the dashboard: each gets a clear error and changes nothing.
+"""Bad input at the run doors: each gets a clear error and changes nothing.
 
-Doors: the start-run form, the approve/deny form, the cancel button (each also with a forged or
-missing CSRF token), and approval ids that do not exist or belong to a run the user may not see.
-"Nothing changed" means the rows a user could notice: runs and their statuses, timeline events,
-approval requests and their statuses, tool executions and the audit history. The websocket and
-admin doors are tested with their code (tests/runs/test_consumers.py, tests/governance/test_admin.py).
+Doors: the start-run form and the cancel button (each also with a forged or missing CSRF token), and
+runs the user may not see or that have ended. "Nothing changed" is `tests.support.doors.snapshot`.
+The other doors are tested with their code (tests/approvals/test_bad_input.py,
+tests/runs/test_consumers.py, tests/governance/test_admin.py).
 """
 
 from __future__ import annotations
@@ -12,40 +11,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
-from approvals.models import ApprovalRequest, DenyReason
-from audit.models import AuditRecord
 from governance.models import ToolRegistration
-from runs.models import Run, RunEvent, ToolExecution
+from runs.models import Run
 from tests.factories import make_user, start_run_now
+from tests.support.doors import FORGED, csrf_client, snapshot
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_tools_registered")]
 
 GOOD_START = {"prompt": "Look up order ord_1", "model": "gpt-4.1", "tools": ["lookup_order"]}
-
-
-def snapshot() -> dict:
-    return {
-        "runs": list(Run.objects.order_by("pk").values_list("pk", "status")),
-        "events": RunEvent.objects.count(),
-        "approvals": list(ApprovalRequest.objects.order_by("pk").values_list("pk", "status", "comment")),
-        "executions": ToolExecution.objects.count(),
-        "audit": AuditRecord.objects.count(),
-    }
-
-
-@pytest.fixture(autouse=True)
-def _demo(demo_tools_registered):
-    pass
-
-
-@pytest.fixture
-def paused(operator) -> ApprovalRequest:
-    """A pending refund approval on a run the operator started."""
-    start_run_now(operator, "Refund order ord_7 for 250", tools=("refund_payment",))
-    return ApprovalRequest.objects.get()
 
 
 # --- the start-run form -------------------------------------------------------------------------
@@ -114,72 +89,7 @@ def test_start_form_json_body_is_400_and_creates_nothing(client, operator):
     assert snapshot() == before
 
 
-# --- the approve/deny form ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("data", "error"),
-    [
-        pytest.param({}, "This field is required.", id="resolution-missing"),
-        pytest.param({"resolution": "expired"}, "Select a valid choice. expired is not one of the available",
-                     id="resolution-expired"),
-        pytest.param({"resolution": "APPROVED"}, "Select a valid choice. APPROVED is not one of the available",
-                     id="resolution-wrong-case"),
-        pytest.param({"resolution": "denied", "deny_reason": "abc"}, "Select a valid choice.", id="reason-not-int"),
-        pytest.param({"resolution": "denied", "deny_reason": "1.5"}, "Select a valid choice.", id="reason-float"),
-        pytest.param({"resolution": "denied", "deny_reason": "999999"}, "Select a valid choice.",
-                     id="reason-nonexistent"),
-        pytest.param({"resolution": "denied", "deny_reason": "9" * 30}, "Select a valid choice.",
-                     id="reason-out-of-range"),
-        pytest.param({"resolution": "denied", "comment": "c" * 2001}, "at most 2000 characters",
-                     id="comment-oversized"),
-    ],
-)
-def test_resolve_form_bad_post_is_400_with_error_and_changes_nothing(client, paused, reviewer, data, error):
-    client.force_login(reviewer)
-    before = snapshot()
-    response = client.post(reverse("approvals:detail", args=[paused.pk]), data)
-    assert response.status_code == 400
-    assert error in response.content.decode()
-    assert snapshot() == before
-    assert ApprovalRequest.objects.get(pk=paused.pk).status == "pending"
-
-
-def test_resolve_with_retired_deny_reason_is_400_with_error(client, paused, reviewer):
-    """A reason an admin switched off while the reviewer had the page open."""
-    reason = DenyReason.objects.create(text="Duplicate refund", active=False)
-    client.force_login(reviewer)
-    before = snapshot()
-    response = client.post(reverse("approvals:detail", args=[paused.pk]),
-                           {"resolution": "denied", "deny_reason": str(reason.pk)})
-    assert response.status_code == 400
-    assert "Select a valid choice. That choice is not one of the available choices." in response.content.decode()
-    assert snapshot() == before
-
-
 # --- ids that are not the user's to use ---------------------------------------------------------
-
-
-def test_approval_id_that_does_not_exist_is_404(client, paused, reviewer):
-    client.force_login(reviewer)
-    before = snapshot()
-    url = reverse("approvals:detail", args=[paused.pk + 1000])
-    assert client.get(url).status_code == 404
-    response = client.post(url, {"resolution": "approved"})
-    assert response.status_code == 404
-    assert "no such run or approval request, or you may not see it" in response.content.decode()
-    assert snapshot() == before
-
-
-def test_approval_of_a_run_the_user_may_not_see_is_404(client, paused):
-    stranger = make_user("oscar")
-    client.force_login(stranger)
-    before = snapshot()
-    url = reverse("approvals:detail", args=[paused.pk])
-    assert client.get(url).status_code == 404
-    for resolution in ("approved", "denied"):
-        assert client.post(url, {"resolution": resolution}).status_code == 404
-    assert snapshot() == before
 
 
 def test_cancel_of_a_run_the_user_may_not_see_is_404(client, paused):
@@ -210,24 +120,9 @@ def test_cancel_by_get_is_refused(client, paused, operator):
 # --- forged CSRF --------------------------------------------------------------------------------
 
 
-def _csrf_client(user, page: str) -> tuple[Client, str]:
-    """A client that enforces CSRF like a browser would, and the real token its page handed out."""
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(user)
-    assert client.get(page).status_code == 200
-    return client, client.cookies["csrftoken"].value
-
-
-FORGED = [
-    pytest.param({}, {}, id="no-token"),
-    pytest.param({"csrfmiddlewaretoken": "x" * 32}, {}, id="wrong-form-token"),
-    pytest.param({}, {"X-CSRFToken": "y" * 64}, id="wrong-header-token"),
-]
-
-
 @pytest.mark.parametrize(("token", "headers"), FORGED)
 def test_forged_csrf_start_run_is_403_and_creates_nothing(operator, token, headers):
-    client, real = _csrf_client(operator, reverse("runs:new"))
+    client, real = csrf_client(operator, reverse("runs:new"))
     before = snapshot()
     response = client.post(reverse("runs:new"), {**GOOD_START, **token}, headers=headers)
     assert response.status_code == 403
@@ -239,23 +134,9 @@ def test_forged_csrf_start_run_is_403_and_creates_nothing(operator, token, heade
 
 
 @pytest.mark.parametrize(("token", "headers"), FORGED)
-@pytest.mark.parametrize("resolution", ["approved", "denied"])
-def test_forged_csrf_approve_or_deny_is_403_and_changes_nothing(paused, reviewer, resolution, token, headers):
-    url = reverse("approvals:detail", args=[paused.pk])
-    client, real = _csrf_client(reviewer, url)
-    before = snapshot()
-    response = client.post(url, {"resolution": resolution, **token}, headers=headers)
-    assert response.status_code == 403
-    assert snapshot() == before
-    assert ApprovalRequest.objects.get(pk=paused.pk).status == "pending"
-    assert client.post(url, {"resolution": resolution, "csrfmiddlewaretoken": real}).status_code == 302
-    assert ApprovalRequest.objects.get(pk=paused.pk).status == resolution
-
-
-@pytest.mark.parametrize(("token", "headers"), FORGED)
 def test_forged_csrf_cancel_is_403_and_changes_nothing(paused, operator, token, headers):
     run_url = reverse("runs:detail", args=[paused.run_id])
-    client, real = _csrf_client(operator, run_url)
+    client, real = csrf_client(operator, run_url)
     before = snapshot()
     response = client.post(reverse("runs:cancel", args=[paused.run_id]), token, headers=headers)
     assert response.status_code == 403

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.guard.conftest import user
+from tests.governance.guard.conftest import user
 
 
 def test_memory_events_carry_idempotency_metadata(make_guard, fake_bighub, bighub_client):

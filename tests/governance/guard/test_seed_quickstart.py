@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from governance import demo_tools
 from governance.guard import GuardedOpenAI
-from tests.guard.conftest import user
+from tests.governance.guard.conftest import user
+from tests.support import demo_tools
 
 
 def test_run_allowed_tool_executes_and_answers(make_guard):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import bighub
 import pytest
 
-from governance import demo_tools
 from governance.backends.bighub import AsyncBighubBackend
-from tests.fakes.bighub_server import API_KEY
-from tests.guard.conftest import user
+from tests.governance.guard.conftest import user
+from tests.support import demo_tools
+from tests.support.bighub_server import API_KEY
 
 
 def test_submit_mode_posts_evaluate_with_api_key(make_guard, fake_bighub, bighub_client):
