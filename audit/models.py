@@ -27,6 +27,8 @@ class AuditKind(models.TextChoices):
     EXECUTION = "execution", "Tool execution"
     APPROVAL = "approval", "Approval"
     RUN_STATUS = "run_status", "Run status"
+    AGENT_REPORT = "agent_report", "Agent report"  # an outcome or memory events sent by a remote agent
+    API_REFUSAL = "api_refusal", "API refusal"  # a request the agents' API refused (status: the HTTP code)
 
 
 class AuditDecision(models.TextChoices):

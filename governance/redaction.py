@@ -18,9 +18,11 @@ from typing import Any
 REDACTED = "[redacted]"
 SECRET = "[secret]"
 
-# OpenAI keys (sk-..., sk-proj-...), bearer tokens, and BIGHUB-style keys (bh_...); at least 16
-# characters after the prefix so ordinary words are never taken for keys.
-_KEY_SHAPES = re.compile(r"\b(?:sk-[A-Za-z0-9_-]{16,}|bh_[A-Za-z0-9_-]{16,}|Bearer\s+[A-Za-z0-9._~+/-]{16,}=*)")
+# OpenAI keys (sk-..., sk-proj-...), bearer tokens, BIGHUB-style keys (bh_...) and the dashboard's own
+# agent keys (gd_live_...); at least 16 characters after the prefix so ordinary words are never taken for keys.
+_KEY_SHAPES = re.compile(
+    r"\b(?:sk-[A-Za-z0-9_-]{16,}|bh_[A-Za-z0-9_-]{16,}|gd_live_[A-Za-z0-9_-]{16,}|Bearer\s+[A-Za-z0-9._~+/-]{16,}=*)"
+)
 _PATH_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 

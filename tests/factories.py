@@ -50,3 +50,11 @@ def start_run_now(user, prompt: str, tools=("refund_payment", "lookup_order", "d
     services.execute_run(run_id=run.pk)
     run.refresh_from_db()
     return run
+
+
+def make_agent_key(name: str = "billing-agent", *, actor: str = "AI_AGENT_001",
+                   domains=("customer_transactions",), **options):
+    """An agent API key and its secret, as `create_agent_key` makes them."""
+    from agents.keys import create_key
+
+    return create_key(name=name, actor=actor, domains=list(domains), **options)
