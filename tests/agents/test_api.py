@@ -14,25 +14,17 @@ import pytest
 from django.utils import timezone
 
 from agents.keys import revoke_key
-from agents.models import ActivityKind, AgentActivity, AgentKey, IdempotentRequest
+from agents.models import ActivityKind, AgentActivity, AgentKey
 from audit.models import AuditKind, AuditRecord
 from governance.models import DomainDefault, Policy, ToolRegistration
 from governance.services import build_guard
+from tests.agents.support import DEMO_CALLS
+from tests.agents.support import api_state as state
 from tests.factories import make_agent_key
 
 pytestmark = pytest.mark.django_db
 
 REFUND_250 = {"action": "refund_payment", "value": 250, "actor": "AI_AGENT_001", "domain": "customer_transactions"}
-
-
-def state() -> dict[str, int]:
-    """Everything a request could change, but the record of a refusal."""
-    return {
-        "activity": AgentActivity.objects.count(),
-        "idempotency": IdempotentRequest.objects.count(),
-        "audit": AuditRecord.objects.exclude(kind=AuditKind.API_REFUSAL).count(),
-        "keys": AgentKey.objects.filter(revoked_at__isnull=True).count(),
-    }
 
 
 def refusals() -> list[tuple[str, str]]:
@@ -260,16 +252,7 @@ def test_idempotency_keys_belong_to_their_api_key(post, agent):
 # --- decisions --------------------------------------------------------------------------------------------------
 
 
-DASHBOARD_CALLS = [
-    ("refund_payment", {"order_id": "ord_1", "amount": 50}, "allowed"),
-    ("refund_payment", {"order_id": "ord_1", "amount": 250}, "requires_approval"),
-    ("refund_payment", {"order_id": "ord_1", "amount": 20_000}, "blocked"),
-    ("lookup_order", {"order_id": "ord_1"}, "allowed"),
-    ("delete_customer", {"customer_id": "cus_1"}, "blocked"),
-]
-
-
-@pytest.mark.parametrize(("tool", "arguments", "outcome"), DASHBOARD_CALLS)
+@pytest.mark.parametrize(("tool", "arguments", "outcome"), DEMO_CALLS)
 @pytest.mark.parametrize("sends_arguments", [True, False])
 def test_evaluate_decides_as_the_dashboard_does(post, agent, tool, arguments, outcome, sends_arguments):
     dashboard = build_guard(tool_names=[tool], actor="AI_AGENT_001").check_tool(tool, arguments)["decision"]
