@@ -2,8 +2,9 @@
 
 Every decision, outcome report and memory ingest received through the API is written here, and
 only here, so the session timeline and the audit history cannot disagree. Arguments are stored
-redacted per tool (`governance.services.redact_call_arguments`); every other text is scrubbed of
-secrets. Callers hold the transaction.
+with the tool's redact fields replaced, as `governance.services.redact_call_arguments` does (for a
+decision, also its top-level value and target when their argument is a redacted one); every text is
+scrubbed of secrets. Callers hold the transaction.
 
 A session is the request's `context.session_id`, else its `trajectory_id`, else one per key and day.
 """
@@ -17,7 +18,8 @@ from django.utils import timezone
 from audit import recorders
 from governance.decisions import Decision
 from governance.jsonsafe import json_safe
-from governance.redaction import scrub_secrets
+from governance.models import ToolRegistration
+from governance.redaction import REDACTED, parse_paths, redact_arguments, scrub_secrets
 from governance.services import redact_call_arguments
 
 from .models import ActivityKind, AgentActivity, AgentKey
@@ -42,8 +44,8 @@ def daily_session(key: AgentKey, *, now=None) -> str:
 def record_decision(*, key: AgentKey, call: RemoteCall, decision: Decision, answer: dict[str, Any],
                     session: str) -> AgentActivity:
     """Side effects: one AgentActivity (decision) and one audit DECISION record."""
-    arguments = None if call.arguments is None else redact_call_arguments(call.action, call.arguments)
-    sent = {"action": call.action, "value": call.value, "target": call.target, "arguments": arguments,
+    arguments, value, target = _redacted(call)
+    sent = {"action": call.action, "value": value, "target": target, "arguments": arguments,
             "context": scrub_secrets(json_safe(call.context))}
     row = AgentActivity.objects.create(
         key=key, kind=ActivityKind.DECISION, session=session, actor=call.actor, domain=call.domain, tool=call.action,
@@ -52,9 +54,21 @@ def record_decision(*, key: AgentKey, call: RemoteCall, decision: Decision, answ
     recorders.record_remote_decision(
         key_name=key.name, actor=call.actor, domain=call.domain, tool=call.action, outcome=decision.outcome,
         reason=decision.reason, policy_ids=list(decision.policy_ids), request_id=answer["request_id"],
-        session=session, arguments=arguments, value=call.value, target=call.target,
+        session=session, arguments=arguments, value=value, target=target,
     )
     return row
+
+
+def _redacted(call: RemoteCall) -> tuple[Any, Any, Any]:
+    """The call's arguments, value and target as they may be stored: the tool's redact fields replaced
+    (the value and target too when their argument is one), every secret scrubbed."""
+    tool = (ToolRegistration.objects.filter(name=call.action)
+            .values_list("redact_fields", "value_argument", "target_argument").first())
+    paths = parse_paths(tool[0]) if tool else []
+    arguments = None if call.arguments is None else scrub_secrets(redact_arguments(call.arguments, paths))
+    value = REDACTED if tool and tool[1] in paths and call.value is not None else call.value
+    target = REDACTED if tool and tool[2] in paths and call.target is not None else call.target
+    return arguments, value, None if target is None else scrub_secrets(target)
 
 
 def record_outcome(*, key: AgentKey, actor: str, domain: str, tool: str, session: str, report: dict[str, Any]

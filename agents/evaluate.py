@@ -163,10 +163,10 @@ def _value(tool: ToolRegistration, call: RemoteCall) -> float | None:
         value = None if named is None else float(named)
     except (TypeError, ValueError):
         raise CallRejected(_at(call, f"context.arguments.{tool.value_argument}"),
-                           f"{tool.value_argument} must be a number, got {named!r}") from None
-    if call.value is not None and call.value != value:
-        raise CallRejected(_at(call, "value"), f"value {call.value:g} contradicts context.arguments."
-                                               f"{tool.value_argument} ({named!r}); send one amount")
+                           f"{tool.value_argument} must be a number") from None
+    if call.value is not None and call.value != value:  # values are not repeated: they may be redacted ones
+        raise CallRejected(_at(call, "value"), f"value contradicts context.arguments.{tool.value_argument}; "
+                                               "send one amount")
     return value
 
 
@@ -176,8 +176,8 @@ def _target(tool: ToolRegistration, call: RemoteCall) -> str | None:
     named = call.arguments.get(tool.target_argument)
     target = None if named is None else str(named)
     if call.target is not None and call.target != target:
-        raise CallRejected(_at(call, "target"), f"target {call.target!r} contradicts context.arguments."
-                                                f"{tool.target_argument} ({named!r}); send one target")
+        raise CallRejected(_at(call, "target"), f"target contradicts context.arguments.{tool.target_argument}; "
+                                                "send one target")
     return target
 
 

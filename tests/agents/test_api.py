@@ -175,7 +175,7 @@ def test_a_value_contradicting_the_arguments_is_422(post, agent):
     before = state()
     response = post("/actions/evaluate", body, agent[1])
     assert (response.status_code, response.json()) == (422, {"detail": [{
-        "loc": ["body", "value"], "msg": "value 5 contradicts context.arguments.amount (5000); send one amount",
+        "loc": ["body", "value"], "msg": "value contradicts context.arguments.amount; send one amount",
         "type": "value_error"}]})
     assert state() == before
 
@@ -328,6 +328,14 @@ def test_a_decision_is_recorded_with_its_session_and_redacted_arguments(post, ag
     assert (record.decision, record.tool, record.actor, record.policy_ids) == (
         "requires_approval", "refund_payment", "AI_AGENT_001", "refund_payment-threshold")
     assert record.details_data["arguments"] == {"order_id": "[redacted]", "amount": 250}
+
+
+def test_a_redacted_target_sent_without_arguments_is_stored_redacted(post, agent):
+    ToolRegistration.objects.filter(name="refund_payment").update(redact_fields="order_id")
+    post("/actions/evaluate", {**REFUND_250, "target": "ord_secret"}, agent[1])  # as the published adapter sends
+    assert AgentActivity.objects.get().payload["request"]["target"] == "[redacted]"
+    assert AuditRecord.objects.get(kind=AuditKind.DECISION).details_data["target"] == "[redacted]"
+    assert "ord_secret" not in AuditRecord.objects.get(kind=AuditKind.DECISION).search_text
 
 
 def test_a_decision_without_a_session_joins_the_keys_session_of_the_day(post, agent):
