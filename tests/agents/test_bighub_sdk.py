@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 
 from agents.keys import revoke_key
 from agents.models import ActivityKind, AgentActivity, AgentKey
+from audit.models import AuditRecord
 from governance import demo_tools
 from governance.backends.bighub_mapping import decision_from_reply
 from governance.guard import GuardedOpenAI
@@ -145,3 +146,6 @@ def test_no_secret_reaches_the_servers_log(api_server, sdk, secret):
     assert "POST /bighub/actions/evaluate" in log
     assert secret not in log
     assert secret not in str(list(AgentActivity.objects.values_list("payload", flat=True)))
+    recorded = list(AuditRecord.objects.values_list("details", "search_text", "reason"))
+    assert list(AuditRecord.objects.order_by("seq").values_list("kind", flat=True)) == ["api_refusal", "decision"]
+    assert secret not in str(recorded)
