@@ -38,6 +38,13 @@ def test_authenticate_refuses_what_is_not_a_key(secret):
     assert result.key is None
 
 
+def test_authenticate_refuses_a_malformed_secret_without_asking_the_database(django_assert_num_queries):
+    _, secret = make_agent_key()
+    for malformed in (secret[:8] + "\x00" + secret[9:], secret[:-1] + "!", secret.upper(), secret + "a"):
+        with django_assert_num_queries(0):
+            assert authenticate(malformed) == KeyRefused("invalid API key")
+
+
 def test_authenticate_refuses_a_wrong_secret_with_a_known_prefix():
     _, secret = make_agent_key()
     forged = secret[:-1] + ("A" if secret[-1] != "A" else "B")
