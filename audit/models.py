@@ -28,6 +28,8 @@ class AuditKind(models.TextChoices):
     APPROVAL = "approval", "Approval"
     RUN_STATUS = "run_status", "Run status"
     CONFIGURATION = "configuration", "Configuration"
+    AGENT_REPORT = "agent_report", "Agent report"  # an outcome or memory events sent by a remote agent
+    API_REFUSAL = "api_refusal", "API refusal"  # a request the agents' API refused (status: the HTTP code)
 
 
 class AuditDecision(models.TextChoices):

@@ -113,6 +113,50 @@ def record_approval_resolution(approval, *, reviewer: str = "") -> AuditRecord:
     )
 
 
+def record_remote_decision(
+    *, key_name: str, actor: str, domain: str, tool: str, outcome: str, reason: str, policy_ids: list[str],
+    request_id: str, session: str, arguments: Any, value: float | None, target: str | None,
+) -> AuditRecord:
+    """The audit record of a decision the dashboard made for a remote agent through its API."""
+    return _append(
+        kind=AuditKind.DECISION, decision=outcome, status=outcome, **_clipped(tool=tool, actor=actor, domain=domain),
+        policy_ids=", ".join(policy_ids)[:500], reason=reason,
+        details={"source": "api", "key": key_name, "request_id": request_id, "session": session,
+                 "arguments": arguments, "value": value, "target": target},
+    )
+
+
+def record_agent_report(
+    *, what: str, key_name: str, actor: str, domain: str, tool: str, status: str, reason: str, request_id: str,
+    session: str, details: dict[str, Any],
+) -> AuditRecord:
+    """The audit record of what a remote agent reported: an outcome (`what="outcome"`) or memory events."""
+    return _append(
+        kind=AuditKind.AGENT_REPORT, status=status[:30], **_clipped(tool=tool, actor=actor, domain=domain),
+        reason=reason, details={"source": "api", "report": what, "key": key_name, "request_id": request_id,
+                                "session": session, **details},
+    )
+
+
+def record_api_refusal(
+    *, status: int, reason: str, method: str, path: str, key_name: str = "", key_prefix: str = "", actor: str = "",
+    domain: str = "", tool: str = "", client: str = "",
+) -> AuditRecord:
+    """The audit record of one request the agents' API refused (its HTTP status, why, and who asked).
+
+    Only values arrive here: the key's name and visible prefix, never its secret."""
+    return _append(
+        kind=AuditKind.API_REFUSAL, status=str(status), **_clipped(tool=tool, actor=actor, domain=domain),
+        reason=reason, details={"method": method, "path": path, "key": key_name, "key_prefix": key_prefix,
+                                "client": client},
+    )
+
+
+def _clipped(*, tool: str, actor: str, domain: str) -> dict[str, str]:
+    """Names a remote agent sent, cut to the audit columns' lengths (the full request is refused or kept elsewhere)."""
+    return {"tool": tool[:64], "actor": actor[:150], "domain": domain[:100]}
+
+
 _TOOL_CONTEXT_SECONDS = 5.0
 _tool_contexts: dict[str, tuple[float, tuple[str, str]]] = {}
 

@@ -67,10 +67,12 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "channels",
+    "ninja",  # in INSTALLED_APPS so its docs page uses the Swagger UI files it ships, not a CDN
     "governance",
     "runs",
     "approvals",
     "audit",
+    "agents",
 ]
 
 MIDDLEWARE = [
@@ -161,6 +163,16 @@ STORAGES = {
 }
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Django's cache holds the API's per-key request counters, so every web process must share it: Redis
+# in every real deployment; "locmem" keeps it inside one process (tests, a single-process server).
+CACHE_BACKEND = env_str("CACHE_BACKEND", "redis")
+if CACHE_BACKEND == "redis":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "gd"}}
+elif CACHE_BACKEND == "locmem":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(f"CACHE_BACKEND must be redis or locmem, got {CACHE_BACKEND!r}")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -202,6 +214,7 @@ GOVERNANCE_AUDITED_MODELS = [
     "approvals.DenyReason",
     "auth.User",
     "auth.Group",
+    "agents.AgentKey",
 ]
 
 # Admins may register only callables from these packages (comma-separated module prefixes).
@@ -212,6 +225,10 @@ REVIEWERS_GROUP = env_str("GOVERNANCE_REVIEWERS_GROUP", "reviewers")
 GOVERNANCE_ALLOW_SELF_APPROVAL = env_bool("GOVERNANCE_ALLOW_SELF_APPROVAL", False)
 # A pending approval request expires (counts as a denial) after this many seconds; 0 = never.
 GOVERNANCE_APPROVAL_TTL_SECONDS = env_int("GOVERNANCE_APPROVAL_TTL_SECONDS", 24 * 3600)
+# The BIGHUB-compatible API (/bighub/, docs/api.md): requests per key per minute (429 above it), and
+# the largest request body it reads (413 above it; Django's DATA_UPLOAD_MAX_MEMORY_SIZE).
+GOVERNANCE_API_RATE_LIMIT_PER_MINUTE = env_int("GOVERNANCE_API_RATE_LIMIT_PER_MINUTE", 600)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("GOVERNANCE_API_MAX_BODY_BYTES", 1024 * 1024)
 GOVERNANCE_MAX_PROMPT_CHARS = env_int("GOVERNANCE_MAX_PROMPT_CHARS", 20_000)
 GOVERNANCE_PROVIDER_MAX_RETRIES = env_int("GOVERNANCE_PROVIDER_MAX_RETRIES", 2)
 GOVERNANCE_PROVIDER_TIMEOUT_SECONDS = env_int("GOVERNANCE_PROVIDER_TIMEOUT_SECONDS", 30)

@@ -19,9 +19,11 @@ from typing import Any
 REDACTED = "[redacted]"
 SECRET = "[secret]"
 
-# OpenAI keys (sk-..., sk-proj-...), bearer tokens, and BIGHUB-style keys (bh_...); at least 16
-# characters after the prefix so ordinary words are never taken for keys.
-_KEY_SHAPES = re.compile(r"\b(?:sk-[A-Za-z0-9_-]{16,}|bh_[A-Za-z0-9_-]{16,}|Bearer\s+[A-Za-z0-9._~+/-]{16,}=*)")
+# OpenAI keys (sk-..., sk-proj-...), bearer tokens, BIGHUB-style keys (bh_...) and the dashboard's own
+# agent keys (gd_live_...); at least 16 characters after the prefix so ordinary words are never taken for keys.
+_KEY_SHAPES = re.compile(
+    r"\b(?:sk-[A-Za-z0-9_-]{16,}|bh_[A-Za-z0-9_-]{16,}|gd_live_[A-Za-z0-9_-]{16,}|Bearer\s+[A-Za-z0-9._~+/-]{16,}=*)"
+)
 # A field named like a credential: password, secret_hash, key_hash, api_key, token, salt... (whole
 # underscore-separated parts, so "description" or "tokenizer_name" are not taken for one).
 _SECRET_FIELD = re.compile(r"(?:^|_)(?:password|passwd|secret|token|hash|digest|salt|key)(?:_|$)", re.IGNORECASE)

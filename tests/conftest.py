@@ -1,4 +1,4 @@
-"""Project-wide test fixtures: no Redis needed by default (in-memory channel layer, eager Celery).
+"""Project-wide test fixtures: no Redis needed by default (in-memory channel layer and cache, eager Celery).
 
 Tests that exercise the real services (the embedded stack, the browser flow) start them
 themselves; everything else runs against the in-memory layer and runs tasks inline. The fixtures
@@ -16,7 +16,11 @@ from config.celery import app as celery_app
 
 @pytest.fixture(autouse=True)
 def _in_process_services(settings):
+    from django.core.cache import cache
+
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()  # rate-limit counters and the like start from nothing in every test
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     yield

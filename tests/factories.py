@@ -72,3 +72,11 @@ def pending_approval(user, n: int = 1) -> ApprovalRequest:
         arguments_digest=arguments_digest("refund_payment", arguments),
         decision={"decision": "requires_approval", "reason": reason}, reason=reason,
     )
+
+
+def make_agent_key(name: str = "billing-agent", *, actor: str = "AI_AGENT_001",
+                   domains=("customer_transactions",), **options):
+    """An agent API key and its secret, as `create_agent_key` makes them."""
+    from agents.keys import create_key
+
+    return create_key(name=name, actor=actor, domains=list(domains), **options)

@@ -1,0 +1,189 @@
+"""Deciding the tool calls remote agents ask about, exactly as the dashboard decides its own runs' calls.
+
+The engine is the dashboard's embedded engine (`governance.services.embedded_engine`: the enabled
+policies, the enabled tools' thresholds, the domain defaults). What a call names maps onto the
+`ActionRequest` an in-dashboard run builds for the same call:
+
+- a registered, enabled tool in the domain it is registered in: the engine decides, with the key's
+  actor. When `context.arguments` is sent, policies see them, the tool's value and target arguments
+  give the value and target (as in a run), and they must match the tool's schema (otherwise the call
+  is blocked, as a run refuses invalid arguments); a top-level `value`/`target` that contradicts
+  them is refused (422). Without arguments, the top-level `value`/`target` are used.
+- a registered tool that is disabled, or registered in another domain: blocked, saying why.
+- a tool the dashboard does not know: its domain's default (blocked unless an admin set another).
+
+The answer has BIGHUB's shape (`bighub.ActionEvaluateResponse`) with `enforcement_mode: enforced`,
+so the SDK's readers and `governance.backends.bighub_mapping` reach the dashboard's outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from governance.decisions import ActionRequest, Decision, DecisionBackendError
+from governance.guard.errors import ToolArgumentsError
+from governance.guard.validation import validate_arguments
+from governance.models import ToolRegistration
+from governance.policy.engine import new_request_id
+from governance.services import embedded_engine
+
+from . import activity
+from .approval_hook import ApprovalTicket, on_requires_approval
+from .keys import bound_scope
+from .models import AgentKey
+
+_RECOMMENDATIONS = {"allowed": "proceed", "requires_approval": "review_recommended", "blocked": "do_not_proceed"}
+_WORDS = {"allowed": "allowed", "blocked": "blocked", "requires_approval": "requires approval"}
+
+
+class CallRejected(Exception):
+    """A call whose fields contradict each other (HTTP 422 naming `field`, a dotted path in the body)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class RemoteCall:
+    """One call a remote agent asks about, after its key's scope was checked."""
+
+    action: str
+    actor: str
+    domain: str
+    value: float | None
+    target: str | None
+    arguments: dict[str, Any] | None
+    context: dict[str, Any]
+    field: str = ""  # where this call sits in the request body ("" or "actions.3"), for error messages
+
+
+def remote_call(key: AgentKey, item: Any, *, actor: str | None = None, domain: str | None = None,
+                field: str = "") -> RemoteCall:
+    """The call a request item names (a `schemas.CallIn`); its own actor/domain win over the given defaults.
+
+    Raises `keys.OutOfScope` (403) or `keys.DomainRequired` (422) before anything is decided.
+    """
+    actor, domain = bound_scope(key, actor=item.actor or actor, domain=item.domain or domain)
+    context = dict(item.metadata or {})
+    if item.context is not None:
+        context.update(item.context.model_dump(exclude_none=True))
+    arguments = context.pop("arguments", None)
+    return RemoteCall(action=item.action, actor=actor, domain=domain, value=item.value, target=item.target,
+                      arguments=arguments, context=context, field=field)
+
+
+def decide(call: RemoteCall, engine: Any) -> Decision:
+    """The dashboard's decision for one call; no side effects. Raises CallRejected (422)."""
+    tool = ToolRegistration.objects.filter(name=call.action).first()
+    if tool is None:
+        outcome = engine.domain_defaults.get(call.domain, engine.default_outcome)
+        return _decision(outcome, f"{call.action} is not a tool registered in the dashboard; the default of domain "
+                                  f"{call.domain!r} is {_WORDS[outcome]}", (f"default:{call.domain}",))
+    if not tool.enabled:
+        return _decision("blocked", f"{tool.name} is disabled in the dashboard")
+    if tool.domain != call.domain:
+        return _decision("blocked", f"{tool.name} is registered in domain {tool.domain!r}, not {call.domain!r}")
+    if call.arguments is not None:
+        schema = tool.schema_override if tool.schema_override is not None else tool.schema
+        try:
+            validate_arguments(call.arguments, schema)
+        except ToolArgumentsError as exc:
+            return _decision("blocked", f"invalid arguments for {tool.name}: {exc.reason}")
+    action = ActionRequest(
+        tool=tool.name, action=tool.name, arguments=call.arguments or {}, actor=call.actor, domain=call.domain,
+        value=_value(tool, call), target=_target(tool, call), decision_mode=tool.decision_mode,
+        trace_id=_text(call.context.get("trace_id")), call_id=_text(call.context.get("call_id")),
+    )
+    try:
+        return engine.evaluate(action)
+    except DecisionBackendError as exc:
+        return _decision("blocked", f"the policy engine could not decide, so the call is blocked (fail closed): {exc}")
+
+
+def evaluate_calls(*, key: AgentKey, calls: list[RemoteCall], dry_run: bool = False) -> list[dict[str, Any]]:
+    """Decide every call and answer each in BIGHUB's shape, in order.
+
+    Side effects, unless `dry_run`: for each call one AgentActivity row and one audit record, and for
+    a requires_approval decision `approval_hook.on_requires_approval`, all in one transaction. A call
+    that is refused (CallRejected) refuses the whole request before anything is written.
+    """
+    engine = embedded_engine()
+    decided = [(call, decide(call, engine)) for call in calls]
+    if dry_run:
+        return [bighub_answer(decision, None, dry_run=True) for _, decision in decided]
+    answers = []
+    with transaction.atomic():
+        for call, decision in decided:
+            session = activity.session_of(key, call.context)
+            ticket = (on_requires_approval(key=key, call=call, decision=decision, session=session)
+                      if decision.requires_approval else None)
+            answer = bighub_answer(decision, ticket)
+            activity.record_decision(key=key, call=call, decision=decision, answer=answer, session=session)
+            answers.append(answer)
+    return answers
+
+
+def bighub_answer(decision: Decision, ticket: ApprovalTicket | None, *, dry_run: bool = False) -> dict[str, Any]:
+    """A decision as BIGHUB's `ActionEvaluateResponse`: the legacy fields and the enforced verdict agree."""
+    outcome = decision.outcome
+    policy_ids = list(decision.policy_ids)
+    return {
+        "request_id": ticket.request_id if ticket else decision.request_id,
+        "validation_id": decision.request_id,
+        "allowed": outcome == "allowed",
+        "result": outcome,
+        "requires_approval": outcome == "requires_approval",
+        "human_review": outcome == "requires_approval",
+        "enforcement_mode": "enforced",
+        "enforced_verdict": outcome,
+        "recommendation": _RECOMMENDATIONS[outcome],
+        "reason": decision.reason,
+        "policy_ids": policy_ids,
+        "blocked_by": policy_ids[0] if outcome == "blocked" and policy_ids else None,
+        "approval_id": ticket.request_id if ticket else None,
+        "approval_url": ticket.approval_url if ticket else None,
+        "dry_run": dry_run,
+    }
+
+
+def _decision(outcome: str, reason: str, policy_ids: tuple[str, ...] = ()) -> Decision:
+    return Decision(outcome=outcome, reason=reason, request_id=new_request_id(),  # type: ignore[arg-type]
+                    policy_ids=policy_ids, backend="embedded")
+
+
+def _value(tool: ToolRegistration, call: RemoteCall) -> float | None:
+    if call.arguments is None or not tool.value_argument:
+        return call.value
+    named = call.arguments.get(tool.value_argument)
+    try:
+        value = None if named is None else float(named)
+    except (TypeError, ValueError):
+        raise CallRejected(_at(call, f"context.arguments.{tool.value_argument}"),
+                           f"{tool.value_argument} must be a number") from None
+    if call.value is not None and call.value != value:  # values are not repeated: they may be redacted ones
+        raise CallRejected(_at(call, "value"), f"value contradicts context.arguments.{tool.value_argument}; "
+                                               "send one amount")
+    return value
+
+
+def _target(tool: ToolRegistration, call: RemoteCall) -> str | None:
+    if call.arguments is None or not tool.target_argument:
+        return call.target
+    named = call.arguments.get(tool.target_argument)
+    target = None if named is None else str(named)
+    if call.target is not None and call.target != target:
+        raise CallRejected(_at(call, "target"), f"target contradicts context.arguments.{tool.target_argument}; "
+                                                "send one target")
+    return target
+
+
+def _at(call: RemoteCall, field: str) -> str:
+    return f"{call.field}.{field}" if call.field else field
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

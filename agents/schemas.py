@@ -1,0 +1,157 @@
+"""The wire format of the BIGHUB-compatible API: request and answer schemas, as the `bighub` SDK
+(0.1.0b5) sends and parses them (its `types.py`: ActionSubmitRequest, ActionEvaluateResponse,
+MemoryIngestResponse, and the bodies of `outcomes.report` and `actions.ingest_memory`).
+
+Validation is pydantic's, through django-ninja: a missing field or one of the wrong type is a 422
+naming it. Fields BIGHUB accepts that the dashboard has no use for are accepted and ignored. Plain
+pydantic models, not ninja's `Schema`: its Django-object getter drops the extra keys that `context`
+and memory events keep.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_BATCH = 100
+MAX_MEMORY_EVENTS = 500
+
+class EvaluateContext(BaseModel):
+    """`context`: free-form, with the keys the dashboard reads named here."""
+
+    model_config = ConfigDict(extra="allow")
+
+    arguments: dict[str, Any] | None = Field(
+        None, description="The call's arguments: policies and reviewers see them (our library sends them; the "
+        "published adapter does not).")
+    session_id: str | None = Field(None, min_length=1, max_length=200, description="Groups decisions into a session.")
+    trajectory_id: str | None = Field(None, min_length=1, max_length=200, description="The session when no session_id.")
+    trace_id: str | None = Field(None, max_length=200)
+    call_id: str | None = Field(None, max_length=200)
+
+
+class CallIn(BaseModel):
+    action: str = Field(min_length=1, max_length=64, description="The tool (action) the agent proposes to call.")
+    value: float | None = Field(None, allow_inf_nan=False, description="The amount policies compare.")
+    target: str | None = Field(None, max_length=500, description="What the call acts on.")
+    actor: str | None = Field(None, min_length=1, max_length=150, description="Must be the key's actor.")
+    domain: str | None = Field(None, min_length=1, max_length=100,
+                               description="Must be one of the key's domains; omitted: the key's only domain.")
+    context: EvaluateContext | None = None
+    metadata: dict[str, Any] | None = Field(None, description="Merged under `context`, as the SDK does.")
+
+
+class EvaluateIn(CallIn):
+    dry_run: bool = Field(False, description="Decide, but record nothing and raise no approval request.")
+
+
+class BatchIn(BaseModel):
+    actions: list[CallIn] = Field(min_length=1, max_length=MAX_BATCH)
+    actor: str | None = Field(None, min_length=1, max_length=150, description="Default actor of every action.")
+    domain: str | None = Field(None, min_length=1, max_length=100, description="Default domain of every action.")
+
+
+class EvaluateAnswer(BaseModel):
+    request_id: str = Field(description="Identifies this decision (for a requires_approval answer, its approval).")
+    validation_id: str
+    allowed: bool
+    result: str = Field(description="allowed, blocked or requires_approval.")
+    requires_approval: bool
+    human_review: bool
+    enforcement_mode: str = Field(description="Always `enforced`: the dashboard's answer is final.")
+    enforced_verdict: str
+    recommendation: str = Field(description="proceed, review_recommended or do_not_proceed.")
+    reason: str
+    policy_ids: list[str]
+    blocked_by: str | None
+    approval_id: str | None
+    approval_url: str | None
+    dry_run: bool
+
+
+class OutcomeIn(BaseModel):
+    status: str = Field(min_length=1, max_length=30, description="What happened, e.g. executed, failed, blocked.")
+    request_id: str | None = Field(None, max_length=100, description="The decision this outcome follows.")
+    validation_id: str | None = Field(None, max_length=100)
+    case_id: str | None = Field(None, max_length=100)
+    description: str = Field("", max_length=2000)
+    details: dict[str, Any] | None = None
+    actual_impact: dict[str, Any] | None = None
+    correction_needed: bool = False
+    correction_description: str = Field("", max_length=2000)
+    correction_cost: float | None = Field(None, allow_inf_nan=False)
+    time_to_detect_s: float | None = Field(None, allow_inf_nan=False)
+    time_to_resolve_s: float | None = Field(None, allow_inf_nan=False)
+    rollback_performed: bool = False
+    revenue_impact: float | None = Field(None, allow_inf_nan=False)
+    customer_impact_count: int = Field(0, ge=0)
+    support_tickets_created: int = Field(0, ge=0)
+    observed_at: str | None = Field(None, max_length=64)
+    reported_by: str = Field("", max_length=150)
+    tags: list[str] | None = Field(None, max_length=50)
+    recommendation_followed: bool | None = None
+    production_action: str = Field("", max_length=64)
+    human_final_action: str = Field("", max_length=200)
+    outcome_label_quality: str = Field("", max_length=50)
+    decision_snapshot: dict[str, Any] | None = None
+
+
+class OutcomeAnswer(BaseModel):
+    outcome_id: str
+    request_id: str | None
+    status: str
+    reported_by: str
+    reported_at: str
+    details: dict[str, Any]
+
+
+class MemoryEvent(BaseModel):
+    """One governed execution event (`bighub.DecisionMemoryEvent`); other keys are kept as sent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    event_id: str | None = Field(None, min_length=1, max_length=100, description="Deduplication key.")
+    seq: int | None = None
+    schema_version: int | None = None
+    source_version: str | None = Field(None, max_length=100)
+    tool: str | None = Field(None, max_length=64)
+    status: str | None = Field(None, max_length=30)
+    request_id: str | None = Field(None, max_length=100)
+    actor: str | None = Field(None, max_length=150)
+    domain: str | None = Field(None, max_length=100)
+    decision: dict[str, Any] | None = None
+
+
+class MemoryIn(BaseModel):
+    events: list[MemoryEvent] = Field(max_length=MAX_MEMORY_EVENTS)
+    source: str = Field(min_length=1, max_length=100)
+    source_version: str | None = Field(None, max_length=100)
+    actor: str | None = Field(None, min_length=1, max_length=150)
+    domain: str | None = Field(None, min_length=1, max_length=100)
+    model: str | None = Field(None, max_length=100)
+    trace_id: str | None = Field(None, max_length=200)
+    redact: bool = True
+    redaction_policy: str = Field("default", max_length=50)
+
+
+class MemoryAnswer(BaseModel):
+    accepted: int = Field(description="Events stored now (an event_id already stored is not stored again).")
+    total_stored: int = Field(description="Memory events stored for this actor.")
+    source: str
+
+
+class Error(BaseModel):
+    detail: str
+
+
+class FieldError(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrors(BaseModel):
+    detail: list[FieldError]
