@@ -112,6 +112,18 @@ def test_policy_naming_unknown_tool_refused(admin_client):
     assert Policy.objects.count() == 0
 
 
+def test_policy_error_on_the_third_line_of_a_statement_is_reported_on_that_line(admin_client):
+    post_tool(admin_client)
+    response = admin_client.post(reverse("admin:governance_policy_add"), {
+        "name": "lookups", "description": "", "enabled": "on",
+        "cedar": 'permit(principal, action == Action::"lookup_order", resource)\n'
+                 'when { context.domain == "customer_transactions" &&\n'
+                 '       context.actr == "AI_AGENT_001" };'})
+    assert ("policy &#x27;lookups&#x27;, line 3: attribute `actr` in context for Action::&quot;lookup_order&quot; "
+            "not found (column 16)") in response.content.decode()
+    assert Policy.objects.count() == 0
+
+
 def test_history_admins_refuse_add_and_delete(admin_client):
     assert admin_client.get(reverse("admin:runs_run_add")).status_code == 403
     assert admin_client.get(reverse("admin:approvals_approvalrequest_add")).status_code == 403
