@@ -31,6 +31,7 @@ from approvals.services import arguments_digest, create_request, deny_pending_fo
 from audit.recorders import record_run_event
 from governance.guard import RunState
 from governance.jsonsafe import json_safe
+from governance.model_names import model_name_problem
 from governance.models import ToolRegistration
 from governance.services import build_guard, redact_call_arguments
 
@@ -73,7 +74,7 @@ def start_run(*, user, prompt: str, model: str, tool_names: list[str],
     Side effects: a Run row with its tools, a `status` RunEvent, the execute task after commit.
     `first_event` adds fields to that status event; its `detail` replaces "queued by <user>"
     (a retry says which run it retries). Raises RunInputError for an empty or oversized prompt, a
-    bad model name, or unknown tools.
+    model name that is not offered (or is malformed), or unknown tools.
     """
     prompt = (prompt or "").strip()
     if not prompt:
@@ -82,8 +83,8 @@ def start_run(*, user, prompt: str, model: str, tool_names: list[str],
     if len(prompt) > limit:
         raise RunInputError("prompt", f"The prompt is {len(prompt)} characters; the limit is {limit}.")
     model = (model or "").strip()
-    if not model or len(model) > 100 or any(c.isspace() for c in model):
-        raise RunInputError("model", "Give a model name such as gpt-4.1 (no spaces, at most 100 characters).")
+    if (problem := model_name_problem(model)) is not None:
+        raise RunInputError("model", problem)
     names = sorted(set(tool_names))
     tools = list(ToolRegistration.objects.filter(enabled=True, name__in=names))
     if not names:

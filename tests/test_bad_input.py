@@ -10,6 +10,7 @@ admin doors are tested with their code (tests/runs/test_consumers.py, tests/gove
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -51,6 +52,9 @@ def paused(operator) -> ApprovalRequest:
 # --- the start-run form -------------------------------------------------------------------------
 
 
+OFFERED_MODELS_ERROR = "That model is not offered here: choose gpt-4.1, gpt-4.1-mini, o4-mini or gpt-5."
+
+
 def _without(key: str) -> dict:
     return {k: v for k, v in GOOD_START.items() if k != key}
 
@@ -64,8 +68,9 @@ def _without(key: str) -> dict:
         pytest.param({**GOOD_START, "prompt": "   \n  "}, "This field is required.", id="prompt-blank"),
         pytest.param({**GOOD_START, "prompt": "x" * 20_001}, "at most 20000 characters", id="prompt-oversized"),
         pytest.param({**GOOD_START, "prompt": "Look up \x00"}, "Null characters are not allowed.", id="prompt-nul"),
-        pytest.param({**GOOD_START, "model": "gpt 4.1"}, "no spaces, at most 100 characters", id="model-spaces"),
-        pytest.param({**GOOD_START, "model": "g" * 101}, "at most 100 characters", id="model-oversized"),
+        pytest.param({**GOOD_START, "model": "no-such-model-xyz"}, OFFERED_MODELS_ERROR, id="model-unknown"),
+        pytest.param({**GOOD_START, "model": "gpt 4.1"}, OFFERED_MODELS_ERROR, id="model-spaces"),
+        pytest.param({**GOOD_START, "model": "g" * 101}, OFFERED_MODELS_ERROR, id="model-oversized"),
         pytest.param({**GOOD_START, "tools": '["lookup_order"]'},
                      "Select a valid choice. [&quot;lookup_order&quot;] is not one of the available choices.",
                      id="tools-json-text-not-a-list"),
@@ -102,6 +107,56 @@ def test_start_form_prompt_limit_follows_the_setting(client, operator, settings)
     response = client.post(reverse("runs:new"), {**GOOD_START, "prompt": "y" * 51})
     assert response.status_code == 400
     assert "The prompt is 51 characters; the limit is 50." in response.content.decode()
+    assert snapshot() == before
+
+
+def test_start_form_offers_the_configured_models(client, operator, settings):
+    settings.GOVERNANCE_MODELS = ["gpt-4.1", "o4-mini"]
+    client.force_login(operator)
+    page = client.get(reverse("runs:new")).content.decode()
+    assert re.findall(r'<option value="([^"]*)"', page) == ["gpt-4.1", "o4-mini"]
+    assert '<option value="gpt-4.1" selected>' in page
+
+
+def test_start_form_refuses_a_model_the_setting_no_longer_offers(client, operator, settings):
+    settings.GOVERNANCE_MODELS = ["o4-mini"]
+    client.force_login(operator)
+    before = snapshot()
+    response = client.post(reverse("runs:new"), GOOD_START)
+    assert response.status_code == 400
+    assert "That model is not offered here: choose o4-mini." in response.content.decode()
+    assert snapshot() == before
+
+
+def test_start_form_takes_any_model_name_when_the_setting_allows(client, operator, settings,
+                                                                 django_capture_on_commit_callbacks):
+    settings.GOVERNANCE_ALLOW_ANY_MODEL = True
+    client.force_login(operator)
+    page = client.get(reverse("runs:new")).content.decode()
+    assert 'list="model-options"' in page
+    assert re.findall(r'<datalist id="model-options">(.*?)</datalist>', page, re.S) == [
+        '<option value="gpt-4.1"></option><option value="gpt-4.1-mini"></option><option value="o4-mini"></option>'
+        '<option value="gpt-5"></option>']
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("runs:new"), {**GOOD_START, "model": "my-fine-tune-2"})
+    assert response.status_code == 302
+    assert Run.objects.get().model == "my-fine-tune-2"
+
+
+@pytest.mark.parametrize(
+    ("model", "error"),
+    [
+        pytest.param("gpt 4.1", "no spaces, at most 100 characters", id="spaces"),
+        pytest.param("g" * 101, "at most 100 characters", id="oversized"),
+    ],
+)
+def test_start_form_free_model_name_still_checked(client, operator, settings, model, error):
+    settings.GOVERNANCE_ALLOW_ANY_MODEL = True
+    client.force_login(operator)
+    before = snapshot()
+    response = client.post(reverse("runs:new"), {**GOOD_START, "model": model})
+    assert response.status_code == 400
+    assert error in response.content.decode()
     assert snapshot() == before
 
 
