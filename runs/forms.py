@@ -5,13 +5,14 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from governance.form_fields import BoundedTextField
 from governance.model_names import MAX_MODEL_NAME_CHARS, any_model_allowed, offered_models, offered_models_error
 from governance.models import ToolRegistration
 
 
 class StartRunForm(forms.Form):
-    prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=settings.GOVERNANCE_MAX_PROMPT_CHARS,
-                             help_text="What the agent should do, e.g. “Refund order ord_123 for 250”.")
+    prompt = BoundedTextField(widget=forms.Textarea(attrs={"rows": 4}), max_length=settings.GOVERNANCE_MAX_PROMPT_CHARS,
+                              help_text="What the agent should do, e.g. “Refund order ord_123 for 250”.")
     model = forms.CharField(max_length=MAX_MODEL_NAME_CHARS)
     tools = forms.ModelMultipleChoiceField(
         queryset=ToolRegistration.objects.filter(enabled=True), to_field_name="name",

@@ -160,6 +160,45 @@ def test_start_form_free_model_name_still_checked(client, operator, settings, mo
     assert snapshot() == before
 
 
+def _textarea(page: str, name: str) -> str:
+    (value,) = re.findall(rf'<textarea name="{name}"[^>]*>\n?(.*?)</textarea>', page, re.S)
+    return value
+
+
+def test_start_form_huge_prompt_is_not_echoed_back_whole(client, operator):
+    """A 1 MB prompt came back whole in the 400 page: the page shows at most the limit and says so."""
+    client.force_login(operator)
+    baseline = client.post(reverse("runs:new"), {**GOOD_START, "prompt": ""})
+    before = snapshot()
+    response = client.post(reverse("runs:new"), {**GOOD_START, "prompt": "x" * 1_000_000})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert _textarea(page, "prompt") == "x" * 20_000
+    assert ("Ensure this value has at most 20000 characters (it has 1000000). It is too long to show back whole: "
+            "only its first 20000 characters are kept below.") in page.replace("</li><li>", " ")
+    assert len(response.content) - len(baseline.content) < 20_000 + 500
+    assert snapshot() == before
+
+
+def test_start_form_prompt_a_little_too_long_is_kept_whole(client, operator):
+    """Over the limit by a few characters: the page keeps everything typed, for the user to shorten."""
+    client.force_login(operator)
+    response = client.post(reverse("runs:new"), {**GOOD_START, "prompt": "y" * 20_050})
+    assert response.status_code == 400
+    assert _textarea(response.content.decode(), "prompt") == "y" * 20_050
+
+
+def test_resolve_form_huge_comment_is_not_echoed_back_whole(client, paused, reviewer):
+    client.force_login(reviewer)
+    before = snapshot()
+    response = client.post(reverse("approvals:detail", args=[paused.pk]),
+                           {"resolution": "denied", "comment": "c" * 1_000_000})
+    assert response.status_code == 400
+    assert _textarea(response.content.decode(), "comment") == "c" * 2000
+    assert len(response.content) < 40_000
+    assert snapshot() == before
+
+
 def test_start_form_json_body_is_400_and_creates_nothing(client, operator):
     client.force_login(operator)
     before = snapshot()
