@@ -6,3 +6,11 @@ from django.apps import AppConfig
 class RunsConfig(AppConfig):
     name = "runs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_out
+
+        from .live import on_user_logged_out
+
+        # A logout closes the websockets its session opened at once, not at their next frame.
+        user_logged_out.connect(on_user_logged_out, dispatch_uid="runs.close_sockets_at_logout")
