@@ -1,6 +1,9 @@
 """Django app configuration for `runs`."""
 
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_out
+
+from .live import on_user_logged_out
 
 
 class RunsConfig(AppConfig):
@@ -8,9 +11,5 @@ class RunsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_out
-
-        from .live import on_user_logged_out
-
         # A logout closes the websockets its session opened at once, not at their next frame.
         user_logged_out.connect(on_user_logged_out, dispatch_uid="runs.close_sockets_at_logout")
