@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from governance.form_fields import BoundedTextField
+
 from .models import DenyReason
 
 
@@ -11,5 +13,5 @@ class ResolveForm(forms.Form):
     resolution = forms.ChoiceField(choices=[("approved", "Approve"), ("denied", "Deny")])
     deny_reason = forms.ModelChoiceField(queryset=DenyReason.objects.filter(active=True), required=False,
                                          empty_label="(no preset reason)")
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000,
-                              help_text="Sent to the model with a denial.")
+    comment = BoundedTextField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000,
+                               help_text="Sent to the model with a denial.")

@@ -230,6 +230,16 @@ GOVERNANCE_APPROVAL_TTL_SECONDS = env_int("GOVERNANCE_APPROVAL_TTL_SECONDS", 24 
 GOVERNANCE_API_RATE_LIMIT_PER_MINUTE = env_int("GOVERNANCE_API_RATE_LIMIT_PER_MINUTE", 600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("GOVERNANCE_API_MAX_BODY_BYTES", 1024 * 1024)
 GOVERNANCE_MAX_PROMPT_CHARS = env_int("GOVERNANCE_MAX_PROMPT_CHARS", 20_000)
+# The models the start form offers (comma-separated; the first is preselected). Any other name is
+# refused unless GOVERNANCE_ALLOW_ANY_MODEL is true, which makes the field free text (the list is
+# then only suggested). The offline demo model answers to every name; o-series and gpt-5 names reason.
+GOVERNANCE_MODELS = env_list("GOVERNANCE_MODELS", ["gpt-4.1", "gpt-4.1-mini", "o4-mini", "gpt-5"])
+GOVERNANCE_ALLOW_ANY_MODEL = env_bool("GOVERNANCE_ALLOW_ANY_MODEL", False)
+if not GOVERNANCE_MODELS or any(len(m) > 100 or any(c.isspace() for c in m) for m in GOVERNANCE_MODELS):
+    raise ImproperlyConfigured(
+        f"GOVERNANCE_MODELS must list at least one model name, comma-separated, each without spaces and at most "
+        f"100 characters, e.g. gpt-4.1,o4-mini; got {GOVERNANCE_MODELS!r}"
+    )
 GOVERNANCE_PROVIDER_MAX_RETRIES = env_int("GOVERNANCE_PROVIDER_MAX_RETRIES", 2)
 GOVERNANCE_PROVIDER_TIMEOUT_SECONDS = env_int("GOVERNANCE_PROVIDER_TIMEOUT_SECONDS", 30)
 # Recovery of runs whose worker died (runs/heartbeat.py, runs/recovery.py): a worker driving a run

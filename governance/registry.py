@@ -1,8 +1,9 @@
 """From an admin's tool registration to a callable and its schema, safely.
 
 `import_tool_callable` imports only dotted paths under the configured module prefixes
-(`GOVERNANCE_TOOL_MODULE_PREFIXES`), and only callables defined there, so the admin cannot
-register `os.system`, not even as a name some allowed module imported. The schema is the
+(`GOVERNANCE_TOOL_MODULE_PREFIXES`), with no private part (a leading underscore), and only
+callables defined there, so the admin cannot register `os.system`, not even as a name some
+allowed module imported, nor a module's own helpers. The schema is the
 strict one the runner generates from the signature, or the admin's override, checked as strict.
 """
 
@@ -44,6 +45,15 @@ def import_tool_callable(path: str) -> Callable[..., Any]:
     module_name, _, attribute = path.strip().rpartition(".")
     if not module_name or not attribute:
         raise RegistrationError("callable_path", f"{path!r} is not a dotted path like package.module.function")
+    # A leading underscore marks a module's own helper (`demo_tools._record`), never a tool: an
+    # override schema would otherwise let an admin hand the model any helper an allowed module has.
+    private = next((part for part in path.strip().split(".") if part.startswith("_")), None)
+    if private is not None:
+        raise RegistrationError(
+            "callable_path",
+            f"{path.strip()!r} names a private part ({private!r}): only public names, without a leading "
+            "underscore, can be registered as tools",
+        )
     if not _allowed(module_name, prefixes):
         raise RegistrationError(
             "callable_path",

@@ -1,8 +1,15 @@
 """Django app configuration for `runs`."""
 
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_out
+
+from .live import on_user_logged_out
 
 
 class RunsConfig(AppConfig):
     name = "runs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # A logout closes the websockets its session opened at once, not at their next frame.
+        user_logged_out.connect(on_user_logged_out, dispatch_uid="runs.close_sockets_at_logout")

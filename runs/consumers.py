@@ -1,8 +1,10 @@
 """Websocket consumers feeding the HTMX `ws` extension with server-rendered fragments.
 
-Messages from the channel layer are nudges only: each handler checks permission again, re-reads
-the database and sends what is new as out-of-band swaps rendered by the same templates as the
-first page load. A page says which `seq` it already shows (`{"type": "hello", "after": N}` on
+Messages from the channel layer are nudges only: each handler checks the socket's session and
+permission again, re-reads the database and sends what is new as out-of-band swaps rendered by
+the same templates as the first page load. A socket whose session ended (logout, expiry) closes
+with 4401 and sends nothing more (runs/socket_session.py); one whose user may no longer see the
+run closes with 4403. A page says which `seq` it already shows (`{"type": "hello", "after": N}` on
 every (re)connect); the consumer then sends every later event once, in order, with no gap, with
 the run's status section read after those events.
 """
@@ -22,6 +24,7 @@ from approvals.models import ApprovalRequest
 
 from .live import DASHBOARD_GROUP, run_group
 from .models import Run, RunEvent
+from .socket_session import CLOSE_SESSION_ENDED, SessionBoundConsumer
 
 logger = logging.getLogger(__name__)
 MAX_CLIENT_MESSAGE_BYTES = 4096
@@ -52,7 +55,7 @@ class _ClientMessages:
         return message, None
 
 
-class RunConsumer(AsyncWebsocketConsumer):
+class RunConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
     """One run's live page: timeline events, status, streaming text."""
 
     async def connect(self) -> None:
@@ -62,13 +65,19 @@ class RunConsumer(AsyncWebsocketConsumer):
             await self.close(code=4403)
             return
         self.last_seq: int | None = None
+        # What the page has been sent whole, so a piece of streamed text that arrives after it
+        # (nudges are not ordered with the database reads) is dropped instead of shown twice.
+        self.texts_shown: set[str] = set()
+        self.run_ended = False
         self.group = run_group(self.run_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.start_session_watch()
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.stop_session_watch()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         message, error = _ClientMessages.parse(text_data)
@@ -81,18 +90,22 @@ class RunConsumer(AsyncWebsocketConsumer):
     async def run_changed(self, event: dict[str, Any]) -> None:
         if self.last_seq is None:
             return  # the page has not said what it shows yet; its hello will catch it up
-        if not await self._may_see():
-            await self.close(code=4403)
-            return
         await self._send_new()
 
     async def run_delta(self, event: dict[str, Any]) -> None:
-        if self.last_seq is not None:
-            await self.send(text_data=render_to_string("runs/_delta.html", {"text": event.get("text", "")}))
+        item_id = event.get("item_id") or ""
+        if self.last_seq is None or self.run_ended or item_id in self.texts_shown:
+            return
+        await self.send(text_data=render_to_string("runs/_delta.html", {"text": event.get("text", ""),
+                                                                         "item_id": item_id}))
 
     async def _send_new(self) -> None:
-        html, last = await self._render_after(self.last_seq or 0)
-        if html:
+        refused, html, last = await self._render_after(self.last_seq or 0)
+        if refused == CLOSE_SESSION_ENDED:
+            await self.end_for_session()
+        elif refused:
+            await self.close(code=refused)
+        elif html:
             self.last_seq = last
             await self.send(text_data=html)
 
@@ -101,22 +114,30 @@ class RunConsumer(AsyncWebsocketConsumer):
         return Run.objects.visible_to(self.user).filter(pk=self.run_id).exists()
 
     @database_sync_to_async
-    def _render_after(self, after: int) -> tuple[str, int]:
+    def _render_after(self, after: int) -> tuple[int | None, str, int]:
+        """(close code if the socket must close, the update to send, the last seq in it), in one read."""
+        if not self.session_holds():
+            return CLOSE_SESSION_ENDED, "", after
+        if not Run.objects.visible_to(self.user).filter(pk=self.run_id).exists():
+            return 4403, "", after
         # Events first, the run after: a run read first could predate events committed in between
         # (its end commits status and last event together), and the page, holding every event,
         # would show the old status for good. Read this way the status is never the older of the two.
         events = list(RunEvent.objects.filter(run_id=self.run_id, seq__gt=after).order_by("seq"))
         if not events:
-            return "", after
+            return None, "", after
         run = Run.objects.select_related("started_by").get(pk=self.run_id)
         from .views import run_actions
 
         context = {"run": run, "events": events, **run_actions(self.user, run)}
         html = render_to_string("runs/_live_update.html", context)
-        return html, events[-1].seq
+        self.texts_shown.update(e.payload.get("item_id") for e in events
+                                if e.type == "llm_text_done" and e.payload.get("item_id"))
+        self.run_ended = run.is_final
+        return None, html, events[-1].seq
 
 
-class DashboardConsumer(AsyncWebsocketConsumer):
+class DashboardConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
     """Every page's nav count, plus the runs list and approvals queue when the page shows them."""
 
     async def connect(self) -> None:
@@ -128,6 +149,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         query = parse_qs(self.scope.get("query_string", b"").decode())
         self.show = {s for s in query.get("show", [""])[0].split(",") if s in ("runs", "approvals")}
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
+        await self.start_session_watch()
         await self.accept()
         # Every (re)connect starts with the current state: a page whose socket dropped (a restarted
         # server, a lost network) would otherwise miss the changes made while it was away.
@@ -135,6 +157,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
+        await self.stop_session_watch()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         _message, error = _ClientMessages.parse(text_data)
@@ -144,13 +167,20 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self.dashboard_changed({})
 
     async def dashboard_changed(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=await self._render())
+        html = await self._render()
+        if html is None:
+            await self.end_for_session()
+        else:
+            await self.send(text_data=html)
 
     @database_sync_to_async
-    def _render(self) -> str:
+    def _render(self) -> str | None:
+        """The update to send, or None when the socket's session ended (checked in the same read)."""
         from approvals.views import pending_rows
         from runs.views import run_rows
 
+        if not self.session_holds():
+            return None
         return render_to_string("runs/_dashboard_update.html", {
             "show": self.show,
             "runs": run_rows(self.user) if "runs" in self.show else [],

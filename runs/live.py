@@ -4,13 +4,15 @@ The database is the truth; a websocket message only says "look again". Consumers
 `LiveEvent`, re-read what changed from the database and render it, so a lost or repeated nudge
 costs nothing and a browser never sees an event the database then rolled back.
 
-Groups: `run-<uuid hex>` for one run's page, `dashboard` for lists, the queue and nav counts.
+Groups: `run-<uuid hex>` for one run's page, `dashboard` for lists, the queue and nav counts,
+`session-<digest>` for the sockets one login session opened (closed at its logout).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -22,14 +24,20 @@ DASHBOARD_GROUP = "dashboard"
 
 
 class LiveEvent(TypedDict, total=False):
-    type: Literal["run.changed", "run.delta", "dashboard.changed"]
+    type: Literal["run.changed", "run.delta", "dashboard.changed", "session.ended"]
     run_id: str
     seq: int
     text: str
+    item_id: str  # run.delta: the output item (the model's text) the streamed text belongs to
 
 
 def run_group(run_id: object) -> str:
     return f"run-{str(run_id).replace('-', '')}"
+
+
+def session_group(session_key: str) -> str:
+    # A digest, not the key: the session key is a credential and group names are visible in Redis.
+    return f"session-{hashlib.sha256(session_key.encode()).hexdigest()[:40]}"
 
 
 def _send(group: str, event: LiveEvent) -> None:
@@ -60,6 +68,19 @@ def publish_dashboard_changed() -> None:
     transaction.on_commit(lambda: _send(DASHBOARD_GROUP, {"type": "dashboard.changed"}))
 
 
-def publish_text_delta(run_id: object, text: str) -> None:
-    """Streaming model text: not stored (the finished text is), so it is sent at once."""
-    _send(run_group(run_id), {"type": "run.delta", "run_id": str(run_id), "text": text})
+def publish_text_delta(run_id: object, text: str, item_id: str = "") -> None:
+    """Streaming model text: not stored (the finished text is), so it is sent at once. `item_id` names
+    the text it belongs to, so a page that already shows that text whole can drop a late piece."""
+    _send(run_group(run_id), {"type": "run.delta", "run_id": str(run_id), "text": text, "item_id": item_id})
+
+
+def publish_session_ended(session_key: str) -> None:
+    """Close every websocket opened with this session, at once (sent at logout, before the flush)."""
+    _send(session_group(session_key), {"type": "session.ended"})
+
+
+def on_user_logged_out(sender: Any, request: Any = None, **kwargs: Any) -> None:
+    """`user_logged_out` receiver (connected in RunsConfig.ready)."""
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if session_key:
+        publish_session_ended(session_key)

@@ -425,11 +425,81 @@ def validate_statements(
                             f'unrecognized action `Action::"{a}"`', name) for a in unknown
             )
             continue
-        result = cedarpy.validate_policies(item.statement.text, schema)
-        if not result.validation_passed:
-            messages = sorted({_VALIDATION_PREFIX.sub("", e.error) for e in result.errors})
-            problems.extend(PolicyProblem(item.statement.line, m, name) for m in messages)
+        messages = _validation_messages(item.statement.text, schema)
+        problems.extend(
+            _problem_at(item.statement, _locate_validation(item.statement.text, m, schema), m, name)
+            for m in sorted(messages)
+        )
     return problems
+
+
+def _validation_messages(text: str, schema: str) -> set[str]:
+    result = cedarpy.validate_policies(text, schema)
+    return set() if result.validation_passed else {_VALIDATION_PREFIX.sub("", e.error) for e in result.errors}
+
+
+def _scope_and_operands(text: str) -> tuple[tuple[int, int] | None, list[tuple[int, int]]]:
+    """The (start, end) of a statement's scope `(...)`, and of each top-level operand of `&&`/`||` in
+    each `when`/`unless` body, in the order they are written."""
+    scope: tuple[int, int] | None = None
+    operands: list[tuple[int, int]] = []
+    depth, scope_start, in_body = 0, None, False
+    start = last_end = None
+    for begin, end, tok in _tokens(text):
+        if depth == 0 and scope is None and tok in ("permit", "forbid"):
+            scope_start = -1  # the next "(" opens the scope (an annotation's parentheses come before)
+        if in_body and tok == "}" and depth == 1:
+            if start is not None:
+                operands.append((start, last_end))
+            depth, in_body, start = 0, False, None
+            continue
+        if in_body and depth == 1 and tok in ("&&", "||"):
+            if start is not None:
+                operands.append((start, last_end))
+            start = None
+            continue
+        if in_body:
+            start = begin if start is None else start
+            last_end = end
+        if tok in ("(", "[", "{"):
+            if depth == 0 and tok == "(" and scope_start == -1:
+                scope_start = begin
+            elif depth == 0 and tok == "{":
+                in_body = True
+            depth += 1
+        elif tok in (")", "]", "}"):
+            depth -= 1
+            if depth == 0 and tok == ")" and scope is None and scope_start not in (None, -1):
+                scope = (scope_start, end)
+    return scope, operands
+
+
+def _locate_validation(text: str, message: str, schema: str) -> int | None:
+    """Where in a statement that parses the schema error `message` is, when it can be told.
+
+    cedarpy reports validation errors with no position. The statement is validated cut short: its
+    scope alone, then up to the end of each operand of `&&`/`||` in its conditions in turn; the first
+    cut with the error holds the culprit (earlier operands stay, so a `has` guard still guards). Inside
+    that part, a name the message quotes in backticks is pointed at when it occurs there once.
+    """
+    scope, operands = _scope_and_operands(text)
+    if scope is None:
+        return None
+    cuts = [(scope, text[:scope[1]] + ";")] + [((b, e), text[:e] + " };") for b, e in operands]
+    for (begin, end), cut in cuts:
+        if message not in _validation_messages(cut, schema):
+            continue
+        tokens = [t for t in _tokens(text[begin:end]) if t[2] not in ("(", ")")]
+        for quoted in re.findall(r"`([^`]+)`", message):
+            last = _tokens(quoted)[-1][2] if _tokens(quoted) else quoted
+            hits = [s for s, _e, t in tokens if t == last]
+            if len(hits) == 1:
+                return begin + hits[0]
+        if (begin, end) == scope:
+            hits = [s for s, _e, t in tokens if t == "action"]
+            return begin + (hits[0] if hits and "action" in message else tokens[0][0] if tokens else 0)
+        return begin
+    return None
 
 
 def parse_text(text: str, name: str = "") -> tuple[list[ParsedStatement], list[PolicyProblem]]:

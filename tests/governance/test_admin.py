@@ -61,6 +61,18 @@ def test_tool_imported_into_an_allowed_module_from_elsewhere_refused(admin_clien
     assert ToolRegistration.objects.count() == 0
 
 
+@pytest.mark.parametrize("path", ["governance.demo_tools._record", "governance._private.refund_payment",
+                                  "governance.demo_tools.__init__"])
+def test_tool_path_with_a_private_part_refused_even_with_a_schema_override(admin_client, path):
+    """`_record` is a helper of the demo tools, not a tool: the schema override used to let it through."""
+    response = post_tool(admin_client, callable_path=path, schema_override=STRICT_OVERRIDE)
+    assert response.status_code == 200
+    private = next(part for part in path.split(".") if part.startswith("_"))
+    assert (f"&#x27;{path}&#x27; names a private part (&#x27;{private}&#x27;): only public names, "
+            "without a leading underscore, can be registered as tools") in response.content.decode()
+    assert ToolRegistration.objects.count() == 0
+
+
 def test_tool_schema_override_not_strict_refused(admin_client):
     response = post_tool(admin_client, schema_override='{"type": "object", "properties": {"order_id": '
                                                        '{"type": "string"}}}')
@@ -97,6 +109,18 @@ def test_policy_naming_unknown_tool_refused(admin_client):
         "name": "typo", "description": "", "enabled": "on",
         "cedar": 'permit(principal, action == Action::"lookup_ordr", resource);'})
     assert "unrecognized action" in response.content.decode()
+    assert Policy.objects.count() == 0
+
+
+def test_policy_error_on_the_third_line_of_a_statement_is_reported_on_that_line(admin_client):
+    post_tool(admin_client)
+    response = admin_client.post(reverse("admin:governance_policy_add"), {
+        "name": "lookups", "description": "", "enabled": "on",
+        "cedar": 'permit(principal, action == Action::"lookup_order", resource)\n'
+                 'when { context.domain == "customer_transactions" &&\n'
+                 '       context.actr == "AI_AGENT_001" };'})
+    assert ("policy &#x27;lookups&#x27;, line 3: attribute `actr` in context for Action::&quot;lookup_order&quot; "
+            "not found (column 16)") in response.content.decode()
     assert Policy.objects.count() == 0
 
 

@@ -115,23 +115,52 @@ def test_template_refused():
 
 def test_unknown_action_refused_with_tools():
     assert problems('permit(principal, action == Action::"refnd", resource);', tools=TOOLS) == [
-        "policy 'p', line 1: unable to find an applicable action given the policy scope constraints",
-        'policy \'p\', line 1: unrecognized action `Action::"refnd"`']
+        "policy 'p', line 1: unable to find an applicable action given the policy scope constraints (column 19)",
+        'policy \'p\', line 1: unrecognized action `Action::"refnd"` (column 37)']
 
 
 def test_unknown_context_attribute_refused_with_tools():
     assert problems('permit(principal, action == Action::"refund_payment", resource) when { context.amount > 5 };',
                     tools=TOOLS) == [
-        'policy \'p\', line 1: attribute `amount` in context for Action::"refund_payment" not found']
+        'policy \'p\', line 1: attribute `amount` in context for Action::"refund_payment" not found (column 80)']
 
 
 def test_optional_value_read_without_has_refused_with_tools():
     text = 'permit(principal, action == Action::"refund_payment", resource) when { context.value_cents > 5 };'
     assert problems(text, tools=TOOLS) == [
         "policy 'p', line 1: unable to guarantee safety of access to optional attribute `value_cents` in context "
-        'for Action::"refund_payment"']
+        'for Action::"refund_payment" (column 80)']
     guarded = text.replace("when { ", "when { context has value_cents && ")
     assert problems(guarded, tools=TOOLS) == []
+
+
+HEAD = 'permit(principal, action == Action::"refund_payment", resource)\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(HEAD + 'when { context.domain == "shop" &&\n  context.amount > 5 };',
+                     ['line 3: attribute `amount` in context for Action::"refund_payment" not found (column 11)'],
+                     id="misspelt-attribute-line-3"),
+        pytest.param(HEAD + 'when { context.domain == "shop" }\nunless { context.tool == 3 };',
+                     ["line 3: the types Long and String are not compatible (column 10)"],
+                     id="type-error-in-a-second-condition"),
+        pytest.param(HEAD + 'when {\n  context has value_cents &&\n  context.value_cents > "x" };',
+                     ["line 4: unexpected type: expected Long but saw String (column 3)"],
+                     id="type-error-after-a-has-guard"),
+        pytest.param(HEAD + 'when { context.domain == "shop" &&\n  decimal("1.x") == decimal("1.0") };',
+                     ['line 3: error during extension function argument validation: failed to parse as a decimal '
+                      'value: `"1.x"` (column 11)'],
+                     id="extension-argument"),
+        pytest.param('permit(\n  principal,\n  action == Action::"refnd",\n  resource\n);',
+                     ["line 3: unable to find an applicable action given the policy scope constraints (column 3)",
+                      'line 3: unrecognized action `Action::"refnd"` (column 21)'],
+                     id="unknown-action-in-the-scope"),
+    ],
+)
+def test_schema_error_points_at_the_line_it_is_on(text, expected):
+    assert [p.split(", ", 1)[1] for p in problems(text, tools=TOOLS)] == expected
 
 
 def test_without_tools_only_parsing_is_checked():
@@ -150,9 +179,11 @@ def test_arguments_typed_from_tool_json_schema():
     assert problems(base % "context.arguments.count > 2 && context.arguments.order_id like \"ord_*\"",
                     tools=schemas) == []
     assert problems(base % 'context.arguments.regoin == "eu"', tools=schemas) == [
-        'policy \'p\', line 1: attribute `arguments.regoin` in context for Action::"refund_payment" not found']
+        'policy \'p\', line 1: attribute `arguments.regoin` in context for Action::"refund_payment" not found '
+        "(column 90)"]
     assert problems(base % "context.arguments.amount > 2", tools=schemas) == [  # fractions are never sent
-        'policy \'p\', line 1: attribute `arguments.amount` in context for Action::"refund_payment" not found']
+        'policy \'p\', line 1: attribute `arguments.amount` in context for Action::"refund_payment" not found '
+        "(column 90)"]
 
 
 def test_policy_error_joins_problems():

@@ -9,6 +9,7 @@ tests/runs/test_consumers.py, tests/governance/test_admin.py).
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -26,6 +27,9 @@ GOOD_START = {"prompt": "Look up order ord_1", "model": "gpt-4.1", "tools": ["lo
 # --- the start-run form -------------------------------------------------------------------------
 
 
+OFFERED_MODELS_ERROR = "That model is not offered here: choose gpt-4.1, gpt-4.1-mini, o4-mini or gpt-5."
+
+
 def _without(key: str) -> dict:
     return {k: v for k, v in GOOD_START.items() if k != key}
 
@@ -39,8 +43,9 @@ def _without(key: str) -> dict:
         pytest.param({**GOOD_START, "prompt": "   \n  "}, "This field is required.", id="prompt-blank"),
         pytest.param({**GOOD_START, "prompt": "x" * 20_001}, "at most 20000 characters", id="prompt-oversized"),
         pytest.param({**GOOD_START, "prompt": "Look up \x00"}, "Null characters are not allowed.", id="prompt-nul"),
-        pytest.param({**GOOD_START, "model": "gpt 4.1"}, "no spaces, at most 100 characters", id="model-spaces"),
-        pytest.param({**GOOD_START, "model": "g" * 101}, "at most 100 characters", id="model-oversized"),
+        pytest.param({**GOOD_START, "model": "no-such-model-xyz"}, OFFERED_MODELS_ERROR, id="model-unknown"),
+        pytest.param({**GOOD_START, "model": "gpt 4.1"}, OFFERED_MODELS_ERROR, id="model-spaces"),
+        pytest.param({**GOOD_START, "model": "g" * 101}, OFFERED_MODELS_ERROR, id="model-oversized"),
         pytest.param({**GOOD_START, "tools": '["lookup_order"]'},
                      "Select a valid choice. [&quot;lookup_order&quot;] is not one of the available choices.",
                      id="tools-json-text-not-a-list"),
@@ -77,6 +82,95 @@ def test_start_form_prompt_limit_follows_the_setting(client, operator, settings)
     response = client.post(reverse("runs:new"), {**GOOD_START, "prompt": "y" * 51})
     assert response.status_code == 400
     assert "The prompt is 51 characters; the limit is 50." in response.content.decode()
+    assert snapshot() == before
+
+
+def test_start_form_offers_the_configured_models(client, operator, settings):
+    settings.GOVERNANCE_MODELS = ["gpt-4.1", "o4-mini"]
+    client.force_login(operator)
+    page = client.get(reverse("runs:new")).content.decode()
+    assert re.findall(r'<option value="([^"]*)"', page) == ["gpt-4.1", "o4-mini"]
+    assert '<option value="gpt-4.1" selected>' in page
+
+
+def test_start_form_refuses_a_model_the_setting_no_longer_offers(client, operator, settings):
+    settings.GOVERNANCE_MODELS = ["o4-mini"]
+    client.force_login(operator)
+    before = snapshot()
+    response = client.post(reverse("runs:new"), GOOD_START)
+    assert response.status_code == 400
+    assert "That model is not offered here: choose o4-mini." in response.content.decode()
+    assert snapshot() == before
+
+
+def test_start_form_takes_any_model_name_when_the_setting_allows(client, operator, settings,
+                                                                 django_capture_on_commit_callbacks):
+    settings.GOVERNANCE_ALLOW_ANY_MODEL = True
+    client.force_login(operator)
+    page = client.get(reverse("runs:new")).content.decode()
+    assert 'list="model-options"' in page
+    assert re.findall(r'<datalist id="model-options">(.*?)</datalist>', page, re.S) == [
+        '<option value="gpt-4.1"></option><option value="gpt-4.1-mini"></option><option value="o4-mini"></option>'
+        '<option value="gpt-5"></option>']
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("runs:new"), {**GOOD_START, "model": "my-fine-tune-2"})
+    assert response.status_code == 302
+    assert Run.objects.get().model == "my-fine-tune-2"
+
+
+@pytest.mark.parametrize(
+    ("model", "error"),
+    [
+        pytest.param("gpt 4.1", "no spaces, at most 100 characters", id="spaces"),
+        pytest.param("g" * 101, "at most 100 characters", id="oversized"),
+    ],
+)
+def test_start_form_free_model_name_still_checked(client, operator, settings, model, error):
+    settings.GOVERNANCE_ALLOW_ANY_MODEL = True
+    client.force_login(operator)
+    before = snapshot()
+    response = client.post(reverse("runs:new"), {**GOOD_START, "model": model})
+    assert response.status_code == 400
+    assert error in response.content.decode()
+    assert snapshot() == before
+
+
+def _textarea(page: str, name: str) -> str:
+    (value,) = re.findall(rf'<textarea name="{name}"[^>]*>\n?(.*?)</textarea>', page, re.S)
+    return value
+
+
+def test_start_form_huge_prompt_is_not_echoed_back_whole(client, operator):
+    """A 1 MB prompt came back whole in the 400 page: the page shows at most the limit and says so."""
+    client.force_login(operator)
+    baseline = client.post(reverse("runs:new"), {**GOOD_START, "prompt": ""})
+    before = snapshot()
+    response = client.post(reverse("runs:new"), {**GOOD_START, "prompt": "x" * 1_000_000})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert _textarea(page, "prompt") == "x" * 20_000
+    assert ("Ensure this value has at most 20000 characters (it has 1000000). It is too long to show back whole: "
+            "only its first 20000 characters are kept below.") in page.replace("</li><li>", " ")
+    assert len(response.content) - len(baseline.content) < 20_000 + 500
+    assert snapshot() == before
+
+
+def test_start_form_prompt_a_little_too_long_is_kept_whole(client, operator):
+    """Over the limit by a few characters: the page keeps everything typed, for the user to shorten."""
+    client.force_login(operator)
+    response = client.post(reverse("runs:new"), {**GOOD_START, "prompt": "y" * 20_050})
+    assert response.status_code == 400
+    assert _textarea(response.content.decode(), "prompt") == "y" * 20_050
+
+
+def test_resolve_form_huge_comment_is_not_echoed_back_whole(client, paused, reviewer):
+    client.force_login(reviewer)
+    before = snapshot()
+    response = client.post(reverse("approvals:detail", args=[paused.pk]),
+                           {"resolution": "denied", "comment": "c" * 1_000_000})
+    assert response.status_code == 400
+    assert _textarea(response.content.decode(), "comment") == "c" * 2000
+    assert len(response.content) < 40_000
     assert snapshot() == before
 
 

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import AnonymousUser
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.utils import timezone
 
 from config.asgi import application
 from runs.consumers import DashboardConsumer, RunConsumer
@@ -18,12 +25,45 @@ from tests.factories import make_user
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def communicator(consumer, path: str, user, run_id=None) -> WebsocketCommunicator:
+@sync_to_async
+def logged_in(user) -> Client:
+    """A browser session of `user`, as the login page makes it (a row in the session store)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+async def communicator(consumer, path: str, user, run_id=None) -> WebsocketCommunicator:
+    """The consumer as the ASGI stack hands it a socket: the user and the session they logged in with."""
     comm = WebsocketCommunicator(consumer.as_asgi(), path)
     comm.scope["user"] = user
+    if user.is_authenticated:
+        comm.scope["session"] = SessionStore((await logged_in(user)).session.session_key)
     if run_id is not None:
         comm.scope["url_route"] = {"kwargs": {"run_id": run_id}}
     return comm
+
+
+async def browser_socket(path: str, client: Client) -> WebsocketCommunicator:
+    """A socket through the real ASGI app (origin check, session cookie, auth), as the page opens it."""
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    comm = WebsocketCommunicator(application, path, headers=[(b"origin", b"http://localhost"),
+                                                             (b"cookie", cookie.encode())])
+    connected, _code = await comm.connect()
+    assert connected
+    return comm
+
+
+async def run_page(run: Run, client: Client | None = None) -> tuple[WebsocketCommunicator, str]:
+    """The run page's socket after its first hello: the socket and the update it answered with.
+    With `client`, through the real ASGI app with that browser's session."""
+    if client is None:
+        comm = await communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
+        assert (await comm.connect())[0]
+    else:
+        comm = await browser_socket(f"/ws/runs/{run.pk}/", client)
+    await comm.send_json_to({"type": "hello", "after": 0})
+    return comm, await comm.receive_from()
 
 
 @sync_to_async
@@ -43,14 +83,14 @@ async def test_anonymous_connection_refused():
 async def test_other_users_run_refused():
     run = await run_with_events("owner", 1)
     stranger = await sync_to_async(make_user)("stranger")
-    comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", stranger, run.pk)
+    comm = await communicator(RunConsumer, f"/ws/runs/{run.pk}/", stranger, run.pk)
     connected, code = await comm.connect()
     assert (connected, code) == (False, 4403)
 
 
 async def test_hello_catches_up_in_order_without_duplicates():
     run = await run_with_events("owner", 4)
-    comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
+    comm = await communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
     assert (await comm.connect())[0]
     await comm.send_json_to({"type": "hello", "after": 2})
     frame = await comm.receive_from()
@@ -62,7 +102,7 @@ async def test_hello_catches_up_in_order_without_duplicates():
 
 async def test_nudge_sends_exactly_the_new_event():
     run = await run_with_events("owner", 2)
-    comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
+    comm = await communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
     assert (await comm.connect())[0]
     await comm.send_json_to({"type": "hello", "after": 2})
     assert await comm.receive_nothing(timeout=0.2)
@@ -102,7 +142,7 @@ BAD_CLIENT_MESSAGES = [
 @pytest.mark.parametrize(("message", "error"), BAD_CLIENT_MESSAGES)
 async def test_bad_client_message_gets_error_frame_and_connection_stays(message, error):
     run = await run_with_events("owner", 1)
-    comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
+    comm = await communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
     assert (await comm.connect())[0]
     await comm.send_to(text_data=message)
     frame = await comm.receive_from()
@@ -115,7 +155,7 @@ async def test_bad_client_message_gets_error_frame_and_connection_stays(message,
 
 async def test_binary_frame_gets_error_frame_and_connection_stays():
     run = await run_with_events("owner", 1)
-    comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
+    comm = await communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
     assert (await comm.connect())[0]
     await comm.send_to(bytes_data=b'{"type": "hello", "after": 0}')
     assert "messages must be JSON text" in await comm.receive_from()
@@ -127,7 +167,7 @@ async def test_binary_frame_gets_error_frame_and_connection_stays():
 @pytest.mark.parametrize(("message", "error"), [BAD_CLIENT_MESSAGES[-1], BAD_CLIENT_MESSAGES[4]])
 async def test_dashboard_bad_message_gets_error_frame_and_connection_stays(message, error):
     user = await sync_to_async(make_user)("olga")
-    comm = communicator(DashboardConsumer, "/ws/dashboard/?show=runs", user)
+    comm = await communicator(DashboardConsumer, "/ws/dashboard/?show=runs", user)
     comm.scope["query_string"] = b"show=runs"
     assert (await comm.connect())[0]
     assert 'id="run-rows"' in await comm.receive_from()  # the state sent on every connect
@@ -141,7 +181,7 @@ async def test_dashboard_bad_message_gets_error_frame_and_connection_stays(messa
 
 async def test_dashboard_sends_pending_count_and_requested_sections():
     user = await sync_to_async(make_user)("olga")
-    comm = communicator(DashboardConsumer, "/ws/dashboard/?show=runs", user)
+    comm = await communicator(DashboardConsumer, "/ws/dashboard/?show=runs", user)
     comm.scope["query_string"] = b"show=runs"
     assert (await comm.connect())[0]
     first = await comm.receive_from()  # the current state at once: a reconnecting page catches up
@@ -156,7 +196,7 @@ async def test_dashboard_sends_pending_count_and_requested_sections():
 
 
 async def test_anonymous_user_object_refused_by_consumer():
-    comm = communicator(DashboardConsumer, "/ws/dashboard/", AnonymousUser())
+    comm = await communicator(DashboardConsumer, "/ws/dashboard/", AnonymousUser())
     assert (await comm.connect()) == (False, 4403)
 
 
@@ -170,7 +210,7 @@ async def test_live_update_offers_the_buttons_the_page_offers(status, cancel, re
     with HTMX, which sends the page's CSRF token as a header), and show Retry once the run fails."""
     run = await run_with_events("owner", 1)
     await sync_to_async(Run.objects.filter(pk=run.pk).update)(status=status)
-    comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
+    comm = await communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
     assert (await comm.connect())[0]
     await comm.send_json_to({"type": "hello", "after": 0})
     frame = await comm.receive_from()
@@ -201,7 +241,7 @@ async def test_run_finishing_between_the_consumers_reads_does_not_leave_a_stale_
     run = await run_with_events("owner", 6)
     await sync_to_async(Run.objects.filter(pk=run.pk).update)(status="running")
 
-    comm = communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
+    comm = await communicator(RunConsumer, f"/ws/runs/{run.pk}/", run.started_by, run.pk)
     assert (await comm.connect())[0]
     end_run_during_first_read(run, 7, status="failed")
     frames, after = [], 5
@@ -213,4 +253,131 @@ async def test_run_finishing_between_the_consumers_reads_does_not_leave_a_stale_
         after = _last_seq(frames, after)
     assert after == 7
     assert _shown_status(frames) == "failed"
+    await comm.disconnect()
+
+
+# --- the session behind a socket: logout and expiry close it ------------------------------------
+
+
+async def nudge_with_new_event(run: Run, seq: int) -> None:
+    await sync_to_async(RunEvent.objects.create)(run=run, seq=seq, type="execution_event",
+                                                 payload={"tool": "lookup_order", "status": "executed",
+                                                          "output": {"secret": "after logout"}})
+    await get_channel_layer().group_send(run_group(run.pk), {"type": "run.changed", "run_id": str(run.pk),
+                                                             "seq": seq})
+
+
+async def assert_closed_for_the_session(comm: WebsocketCommunicator) -> None:
+    """The next thing the socket does is close with 4401 (session ended), and then it sends nothing."""
+    assert await comm.receive_output() == {"type": "websocket.close", "code": 4401}
+    assert await comm.receive_nothing(timeout=0.3)
+
+
+def log_out(client: Client) -> None:
+    client.post("/accounts/logout/")
+
+
+def expire(client: Client) -> None:
+    Session.objects.filter(pk=client.session.session_key).update(expire_date=timezone.now() - timedelta(seconds=1))
+
+
+def delete_from_the_store(client: Client) -> None:
+    """Not through logout: an admin cleared it, or `clearsessions`."""
+    SessionStore(client.session.session_key).delete()
+
+
+def change_password_elsewhere(client: Client) -> None:
+    """A new password ends the user's other sessions (Django's session hash), their sockets too."""
+    user = Session.objects.get(pk=client.session.session_key).get_decoded()["_auth_user_id"]
+    owner = User.objects.get(pk=user)
+    owner.set_password("a-new-password-1234")
+    owner.save()
+
+
+@pytest.mark.parametrize("end_session", [log_out, expire, delete_from_the_store, change_password_elsewhere])
+async def test_run_socket_closes_when_its_session_ends_and_sends_nothing_more(end_session):
+    run = await run_with_events("owner", 1)
+    client = await logged_in(run.started_by)
+    comm, first = await run_page(run, client)
+    assert 'id="event-1"' in first
+    await sync_to_async(end_session)(client)
+    await nudge_with_new_event(run, 2)
+    await assert_closed_for_the_session(comm)
+
+
+async def test_run_socket_closes_at_logout_before_any_more_streamed_text():
+    run = await run_with_events("owner", 1)
+    client = await logged_in(run.started_by)
+    comm, _first = await run_page(run, client)
+    await sync_to_async(log_out)(client)
+    await send_delta(run, "msg_1", "streamed after logout")
+    await assert_closed_for_the_session(comm)
+
+
+async def test_dashboard_socket_closes_at_logout_and_sends_nothing_more():
+    user = await sync_to_async(make_user)("olga")
+    client = await logged_in(user)
+    comm = await browser_socket("/ws/dashboard/?show=runs", client)
+    assert 'id="pending-count"' in await comm.receive_from()
+    await sync_to_async(log_out)(client)
+    await get_channel_layer().group_send("dashboard", {"type": "dashboard.changed"})
+    await assert_closed_for_the_session(comm)
+
+
+async def test_logout_of_another_session_leaves_this_socket_open():
+    run = await run_with_events("owner", 1)
+    here, elsewhere = await logged_in(run.started_by), await logged_in(run.started_by)
+    comm, _first = await run_page(run, here)
+    await sync_to_async(log_out)(elsewhere)
+    await nudge_with_new_event(run, 2)
+    assert 'id="event-2"' in await comm.receive_from()
+    await comm.disconnect()
+
+
+# --- streaming text never lands after the text it belongs to ------------------------------------
+
+
+@sync_to_async
+def run_that_answered(status: str) -> Run:
+    """A run whose model wrote the text of item `msg_1` whole (event 2), then went to `status`."""
+    run = Run.objects.create(started_by=make_user("owner"), prompt="p", model="m", status=status,
+                             final_text="text of msg_1" if status == "completed" else "")
+    events = [("status", {"status": "running", "detail": "claimed"}),
+              ("llm_text_done", {"text": "text of msg_1", "item_id": "msg_1"}),
+              ("status", {"status": status, "detail": "x"})]
+    for seq, (type_, payload) in enumerate(events, start=1):
+        RunEvent.objects.create(run=run, seq=seq, type=type_, payload=payload)
+    return run
+
+
+async def send_delta(run: Run, item_id: str, text: str) -> None:
+    await get_channel_layer().group_send(run_group(run.pk), {"type": "run.delta", "run_id": str(run.pk),
+                                                             "text": text, "item_id": item_id})
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        # The order the probe saw in 6 runs of 20: the `completed` update, then the last streamed text.
+        pytest.param("completed", id="after-the-completed-update"),
+        # A text shown whole in the timeline (its llm_text_done), the run paused after it.
+        pytest.param("awaiting_approval", id="after-its-text-is-shown-whole"),
+    ],
+)
+async def test_late_delta_is_not_sent(status):
+    run = await run_that_answered(status)
+    comm, first = await run_page(run)
+    assert 'id="event-2"' in first and "text of msg_1" in first
+    await send_delta(run, "msg_1", "text of msg_1")
+    assert await comm.receive_nothing(timeout=0.3)
+    await comm.disconnect()
+
+
+async def test_delta_of_a_new_text_is_sent_with_what_it_belongs_to():
+    run = await run_that_answered("running")
+    comm, _first = await run_page(run)
+    await send_delta(run, "msg_2", "Now the <b>refund</b>")
+    assert await comm.receive_from() == (
+        '<pre id="streaming-text" hx-swap-oob="beforeend" data-delta data-item="msg_2">'
+        'Now the &lt;b&gt;refund&lt;/b&gt;</pre>\n')
     await comm.disconnect()

@@ -58,6 +58,19 @@ def test_execute_run_allowed_tool_completes(operator):
     assert ToolExecution.objects.filter(run=run, status="succeeded").count() == 1
 
 
+def test_streamed_text_names_the_text_it_belongs_to(operator, monkeypatch):
+    """Every piece of streamed text carries the id of the model's output item, as its `llm_text_done`
+    event does, so a page can drop a piece that arrives after the whole text."""
+    published = []
+    monkeypatch.setattr(services, "publish_text_delta", lambda run_id, text, item_id="": published.append(
+        (text, item_id)))
+    run = start_run_now(operator, "Look up order ord_1", tools=("lookup_order",))
+    done = [e.payload for e in run.events.filter(type="llm_text_done").order_by("seq")]
+    assert len(done) == 1 and done[0]["item_id"].startswith("msg_")
+    assert {item for _text, item in published} == {done[0]["item_id"]}
+    assert "".join(text for text, _item in published) == done[0]["text"] == run.final_text
+
+
 def test_execute_run_twice_drives_it_once(operator):
     run = start_run_now(operator, "Look up order ord_100")
     services.execute_run(run_id=run.pk)
