@@ -1,8 +1,8 @@
 """The one settings module, driven by the environment.
 
-Defaults describe the embedded profile (SQLite, an embedded Redis started by `dev.py start`);
-production sets DATABASE_URL-style variables, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS with DEBUG=false
-(every variable is listed in docs/operations.md).
+Defaults describe the embedded profile (SQLite, an embedded Redis started by `dev.py start`, loopback
+only); production sets DATABASE_URL-style variables, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS (every
+variable is listed in docs/operations.md). DEBUG is off unless DEBUG=true.
 """
 
 import os
@@ -10,27 +10,48 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, env_str
+from .env import env_bool, env_int, env_list, env_str, persistent_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("GOVERNANCE_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite files live here in the embedded profile
 
-DEBUG = env_bool("DEBUG", True)
-# The fallback key is only for the embedded profile on a laptop; production must set SECRET_KEY.
-_INSECURE_SECRET_KEY = "embedded-profile-insecure-key-change-me"
-SECRET_KEY = env_str("SECRET_KEY", _INSECURE_SECRET_KEY)
-if not DEBUG and SECRET_KEY in ("", _INSECURE_SECRET_KEY):
-    raise ImproperlyConfigured(
-        "SECRET_KEY must be set when DEBUG is false: the built-in key is public and only fit for the "
-        "embedded profile. Set SECRET_KEY to a long random value (50+ characters), e.g. the output of "
-        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
-    )
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Django's debug pages list every URL pattern and show settings and tracebacks: only on request.
+DEBUG = env_bool("DEBUG", False)
 
-if not DEBUG:
-    # Production: HTTPS only. Behind a proxy that terminates TLS, set SECURE_PROXY_SSL_HEADER so
+# Two profiles. "embedded" (`python3 dev.py start`, the tests): the site answers on this machine's
+# loopback names only, so plain HTTP is fine and the secret key is generated once into the var
+# directory. "production": the site answers to real host names, so it is HTTPS-only and SECRET_KEY
+# must be given. By default the profile follows ALLOWED_HOSTS.
+_LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", _LOOPBACK_HOSTS)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+_loopback_only = set(ALLOWED_HOSTS) <= set(_LOOPBACK_HOSTS)
+GOVERNANCE_PROFILE = env_str("GOVERNANCE_PROFILE", "embedded" if _loopback_only else "production")
+if GOVERNANCE_PROFILE not in ("embedded", "production"):
+    raise ImproperlyConfigured(f"GOVERNANCE_PROFILE must be embedded or production, got {GOVERNANCE_PROFILE!r}")
+if GOVERNANCE_PROFILE == "embedded" and not _loopback_only:
+    raise ImproperlyConfigured(
+        f"GOVERNANCE_PROFILE=embedded serves this machine only (plain HTTP, a generated key), but ALLOWED_HOSTS "
+        f"names {', '.join(sorted(set(ALLOWED_HOSTS) - set(_LOOPBACK_HOSTS)))}. To serve other machines, set "
+        "GOVERNANCE_PROFILE=production with SECRET_KEY (see docs/operations.md)."
+    )
+
+# A key that was once the built-in default is public: refused like a missing one.
+_PUBLIC_SECRET_KEYS = ("", "embedded-profile-insecure-key-change-me")
+if GOVERNANCE_PROFILE == "embedded":
+    SECRET_KEY = env_str("SECRET_KEY") or persistent_secret(VAR_DIR / "secret_key")
+else:
+    SECRET_KEY = env_str("SECRET_KEY")
+    if SECRET_KEY in _PUBLIC_SECRET_KEYS:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set in the production profile (ALLOWED_HOSTS names hosts beyond this machine): "
+            "set it to a long random value (50+ characters), e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+        )
+
+if GOVERNANCE_PROFILE == "production":
+    # HTTPS only. Behind a proxy that terminates TLS, set SECURE_PROXY_SSL_HEADER so
     # Django knows the original request was HTTPS (or SECURE_SSL_REDIRECT=false if the proxy
     # already redirects plain HTTP).
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -75,7 +96,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files answer here, before everything below
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -144,18 +165,22 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
-# WhiteNoise serves static files from the ASGI app itself: from the app directories while DEBUG
-# (the embedded profile needs no collectstatic), from `collectstatic`'s STATIC_ROOT otherwise,
-# where file names carry a content hash (cached forever) and gzip/brotli copies sit beside them.
-# Without DEBUG a page therefore needs `collectstatic` to have run (the Procfile's release step).
-WHITENOISE_USE_FINDERS = DEBUG
+# WhiteNoise serves static files from the ASGI app itself. Production serves what `collectstatic`
+# wrote to STATIC_ROOT (the Procfile's release step): names carry a content hash (cached forever)
+# and gzip/brotli copies sit beside them. The embedded profile serves the same files straight from
+# the app directories (WHITENOISE_USE_FINDERS): no build step at each start, nothing in var/ to go
+# stale after a checkout changes a file, and the tests need none either. Only the file names and
+# cache lifetimes differ from production, never what a page shows; tests/config/test_production.py
+# covers the collected files.
+_COLLECTED_STATIC = GOVERNANCE_PROFILE == "production"
+WHITENOISE_USE_FINDERS = not _COLLECTED_STATIC
 WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if _COLLECTED_STATIC
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 
