@@ -27,6 +27,7 @@ class AuditKind(models.TextChoices):
     EXECUTION = "execution", "Tool execution"
     APPROVAL = "approval", "Approval"
     RUN_STATUS = "run_status", "Run status"
+    ACCESS = "access", "Login"
 
 
 class AuditDecision(models.TextChoices):

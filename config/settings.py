@@ -6,6 +6,7 @@ variable is listed in docs/operations.md). DEBUG is off unless DEBUG=true.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -88,10 +89,12 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "channels",
+    "axes",
     "governance",
     "runs",
     "approvals",
     "audit",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -104,6 +107,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: turns a lockout into its page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -269,6 +273,32 @@ else:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "runs:list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling (django-axes), on every login form (the dashboard's and the admin's): after
+# AXES_FAILURE_LIMIT failed logins for one username (from anywhere) or from one address (for any
+# username), further logins for it are refused for AXES_COOLOFF_MINUTES, counted again from each
+# refused attempt, with the lockout page (429). Failures older than the cool-off no longer count. A
+# successful login clears nothing: django-axes would clear its address's count too, so anyone with an
+# account could log in between guesses at another one.
+# Admins unlock early in the admin (Axes > Access attempts: delete the rows) or with
+# `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS`. Behind a proxy, set
+# AXES_IPWARE_META_PRECEDENCE_ORDER (e.g. HTTP_X_FORWARDED_FOR) and AXES_IPWARE_PROXY_COUNT, or every
+# visitor shares the proxy's address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+_axes_cooloff_minutes = env_int("AXES_COOLOFF_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=_axes_cooloff_minutes)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False  # no banner on every manage.py command; failed logins are still logged (masked)
+AXES_IPWARE_META_PRECEDENCE_ORDER = env_list("AXES_IPWARE_META_PRECEDENCE_ORDER", ["REMOTE_ADDR"])
+AXES_IPWARE_PROXY_COUNT = env_int("AXES_IPWARE_PROXY_COUNT", 0) or None
+if AXES_FAILURE_LIMIT < 1 or _axes_cooloff_minutes < 1:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be at least 1")
 
 # Celery: at-least-once delivery (a task is acknowledged after it ran, and given back if its worker
 # dies); the run code is idempotent on top (claims and per-call execution rows), see runs/services.py.
