@@ -9,6 +9,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_str, persistent_secret
@@ -90,6 +91,7 @@ INSTALLED_APPS = [
     "template_partials",
     "channels",
     "axes",
+    "csp",
     "governance",
     "runs",
     "approvals",
@@ -100,6 +102,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files answer here, before everything below
+    "csp.middleware.CSPMiddleware",
+    "web.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -299,6 +303,26 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = env_list("AXES_IPWARE_META_PRECEDENCE_ORDER"
 AXES_IPWARE_PROXY_COUNT = env_int("AXES_IPWARE_PROXY_COUNT", 0) or None
 if AXES_FAILURE_LIMIT < 1 or _axes_cooloff_minutes < 1:
     raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be at least 1")
+
+# Content-Security-Policy (django-csp): the pages load only their own scripts, styles, images and
+# fonts, with no inline script or style (htmx's own inline indicator style is switched off in
+# base.html), and talk only to their own origin: 'self' in connect-src also covers the websockets
+# (ws:/wss: to the same host, CSP Level 3), which is all htmx's ws extension opens.
+# tests/browser/test_security.py visits every kind of page and fails on any violation.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # Celery: at-least-once delivery (a task is acknowledged after it ran, and given back if its worker
 # dies); the run code is idempotent on top (claims and per-call execution rows), see runs/services.py.
