@@ -105,6 +105,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "web.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "web.middleware.SessionActivityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -277,6 +278,18 @@ else:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "runs:list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sessions end after SESSION_IDLE_TIMEOUT_SECONDS without a request, and SESSION_MAX_AGE_SECONDS after
+# their login whatever happens (web/sessions.py). The store enforces both, so an ended session is gone
+# for the websockets too.
+SESSION_ENGINE = "web.sessions"
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 60 * 60)
+SESSION_MAX_AGE_SECONDS = env_int("SESSION_MAX_AGE_SECONDS", 8 * 3600)
+if not 300 <= SESSION_COOKIE_AGE <= SESSION_MAX_AGE_SECONDS:
+    raise ImproperlyConfigured(
+        f"SESSION_IDLE_TIMEOUT_SECONDS ({SESSION_COOKIE_AGE}) must be at least 300 and at most "
+        f"SESSION_MAX_AGE_SECONDS ({SESSION_MAX_AGE_SECONDS})"
+    )
 
 # Login throttling (django-axes), on every login form (the dashboard's and the admin's): after
 # AXES_FAILURE_LIMIT failed logins for one username (from anywhere) or from one address (for any

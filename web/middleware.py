@@ -1,9 +1,11 @@
-"""Response headers every page gets from the site itself."""
+"""The site's own middleware: no caching of dashboard responses, and session activity."""
 
 from __future__ import annotations
 
 from django.utils.cache import add_never_cache_headers
 from django.utils.deprecation import MiddlewareMixin
+
+from . import sessions
 
 
 class NoStoreMiddleware(MiddlewareMixin):
@@ -18,3 +20,10 @@ class NoStoreMiddleware(MiddlewareMixin):
         if not response.has_header("Cache-Control"):
             add_never_cache_headers(response)
         return response
+
+
+class SessionActivityMiddleware(MiddlewareMixin):
+    """Each request of a logged-in session counts as activity for the idle timeout (web/sessions.py)."""
+
+    def process_request(self, request):
+        sessions.touch(request.session)

@@ -1,13 +1,20 @@
-"""Signal receivers of logins: refused logins are recorded in the audit history."""
+"""Signal receivers of logins: stamp a session's start, and record refused logins in the audit history."""
 
 from __future__ import annotations
 
 from axes.helpers import get_client_ip_address, get_client_username
 from axes.signals import user_locked_out
-from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
 from audit.recorders import record_access
+
+from . import sessions
+
+
+@receiver(user_logged_in, dispatch_uid="web.stamp_login_time")
+def stamp_login_time(sender, request, user, **kwargs) -> None:
+    sessions.start(request.session)
 
 
 @receiver(user_login_failed, dispatch_uid="web.record_failed_login")
