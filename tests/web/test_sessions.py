@@ -20,10 +20,15 @@ def _log_in(client, user) -> None:
     assert response.status_code == 302
 
 
-def _still_logged_in(client) -> bool:
-    response = client.get("/runs/")
-    assert response.status_code in (200, 302)
-    return response.status_code == 200
+def _logged_in_after(clock, client, *minutes: int) -> list[bool]:
+    """For each wait in turn: wait that many minutes, then ask for a page; was it shown (not the login)?"""
+    shown = []
+    for wait in minutes:
+        clock.shift(timedelta(minutes=wait))
+        response = client.get("/runs/")
+        assert response.status_code in (200, 302)
+        shown.append(response.status_code == 200)
+    return shown
 
 
 def test_session_defaults_are_an_hour_idle_and_eight_hours_in_all(settings):
@@ -40,39 +45,25 @@ def test_session_cookie_of_a_login_lasts_the_idle_timeout(client, operator):
 def test_session_ends_after_the_idle_timeout_without_a_request(client, operator):
     with time_machine.travel(START, tick=False) as clock:
         _log_in(client, operator)
-        clock.shift(timedelta(minutes=50))
-        assert _still_logged_in(client)  # activity: the hour starts again
-        clock.shift(timedelta(minutes=50))
-        assert _still_logged_in(client)
-        clock.shift(timedelta(minutes=61))
-        assert not _still_logged_in(client)
+        # each request starts the hour again; then an hour and a minute without one
+        assert _logged_in_after(clock, client, 50, 50, 61) == [True, True, False]
 
 
 def test_session_ends_eight_hours_after_login_even_when_active(client, operator):
     with time_machine.travel(START, tick=False) as clock:
         _log_in(client, operator)
-        for _ in range(15):  # a request every 30 minutes: never idle
-            clock.shift(timedelta(minutes=30))
-            assert _still_logged_in(client)
+        assert _logged_in_after(clock, client, *[30] * 15) == [True] * 15  # a request every 30 minutes
         assert Session.objects.get().expire_date == START + timedelta(hours=8)
-        clock.shift(timedelta(minutes=29))
-        assert _still_logged_in(client)
-        clock.shift(timedelta(minutes=2))
-        assert not _still_logged_in(client)
+        assert _logged_in_after(clock, client, 29, 2) == [True, False]
 
 
 def test_session_limits_follow_the_settings(client, operator, settings):
     settings.SESSION_COOKIE_AGE, settings.SESSION_MAX_AGE_SECONDS = 600, 1800
     with time_machine.travel(START, tick=False) as clock:
         _log_in(client, operator)
-        clock.shift(timedelta(minutes=11))
-        assert not _still_logged_in(client)
+        assert _logged_in_after(clock, client, 11) == [False]
         _log_in(client, operator)
-        for _ in range(3):
-            clock.shift(timedelta(minutes=9))
-            assert _still_logged_in(client)
-        clock.shift(timedelta(minutes=4))
-        assert not _still_logged_in(client)
+        assert _logged_in_after(clock, client, 9, 9, 9, 4) == [True, True, True, False]
 
 
 def test_session_from_before_these_limits_gets_them_at_its_next_request(client, operator):
@@ -84,8 +75,6 @@ def test_session_from_before_these_limits_gets_them_at_its_next_request(client, 
         Session.objects.filter(pk=stored.pk).update(
             session_data=SessionStore().encode(data), expire_date=START + timedelta(days=14),
         )
-        clock.shift(timedelta(minutes=10))
-        assert _still_logged_in(client)
+        assert _logged_in_after(clock, client, 10) == [True]
         assert Session.objects.get().expire_date == START + timedelta(minutes=70)
-        clock.shift(timedelta(minutes=61))
-        assert not _still_logged_in(client)
+        assert _logged_in_after(clock, client, 61) == [False]
