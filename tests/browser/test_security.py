@@ -112,11 +112,10 @@ def test_a_violation_is_seen_by_this_watch(live_stack, browser):
 
 def test_404_on_the_embedded_stack_is_the_site_page_without_the_url_list(live_stack, browser):
     url = live_stack["url"]
-    try:
+    with pytest.raises(urllib.error.HTTPError) as caught:  # an anonymous visitor, no browser
         urllib.request.urlopen(f"{url}/no-such-page/", timeout=10)
-    except urllib.error.HTTPError as error:
-        status, body = error.code, error.read().decode()
-    assert status == 404
+    body = caught.value.read().decode()
+    assert caught.value.code == 404
     assert '<nav><a href="/accounts/login/">Log in</a></nav>' in body
     assert [leak for leak in TECHNICAL_PAGE if leak in body] == []
 
