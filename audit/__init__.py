@@ -1,2 +1,2 @@
 """The audit history: append-only, hash-chained records of every decision, tool execution,
-approval resolution and run status change, searchable and exportable."""
+approval resolution, run status change and refused login, searchable and exportable."""

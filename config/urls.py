@@ -1,4 +1,5 @@
-"""Top-level URL routes: the dashboard's apps, the agents' API (/bighub/), login/logout, and the Django admin."""
+"""Top-level URL routes: the dashboard's apps, the agents' API (/bighub/), login/logout, the Django admin,
+and the 500 page's view."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -17,3 +18,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]
+
+# 400, 403 and 404 use Django's views, which render templates/4xx.html with the request.
+handler500 = "web.views.server_error"

@@ -52,10 +52,13 @@ class ProductionStack:
             "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "CHANNEL_LAYER": "redis-pubsub" if channel_layer == "pubsub" else "redis",
             "DEBUG": "false",
+            # The production profile (collected static files, SECRET_KEY required) although the hosts are
+            # loopback names, which alone would mean the embedded profile.
+            "GOVERNANCE_PROFILE": "production",
             "SECRET_KEY": "fault-test-" + "k" * 50,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "CSRF_TRUSTED_ORIGINS": self.url,
-            # Plain HTTP on loopback: the HTTPS-only defaults of DEBUG=false would redirect and drop cookies.
+            # Plain HTTP on loopback: the production profile's HTTPS-only defaults would redirect and drop cookies.
             "SECURE_SSL_REDIRECT": "false",
             "SESSION_COOKIE_SECURE": "false",
             "CSRF_COOKIE_SECURE": "false",

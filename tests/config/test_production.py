@@ -17,9 +17,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 # Variables a developer's shell (or the PostgreSQL test phase) may have set that would change the profile.
-_UNSET = ("DATABASE_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "STATIC_ROOT", "SECURE_SSL_REDIRECT",
-          "SECURE_PROXY_SSL_HEADER", "SECURE_HSTS_SECONDS", "SECURE_HSTS_PRELOAD", "SESSION_COOKIE_SECURE",
-          "CSRF_COOKIE_SECURE", "SECURE_HSTS_INCLUDE_SUBDOMAINS")
+_UNSET = ("DATABASE_URL", "DEBUG", "GOVERNANCE_PROFILE", "SECRET_KEY", "ALLOWED_HOSTS", "STATIC_ROOT",
+          "SECURE_SSL_REDIRECT", "SECURE_PROXY_SSL_HEADER", "SECURE_HSTS_SECONDS", "SECURE_HSTS_PRELOAD",
+          "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_INCLUDE_SUBDOMAINS")
 
 
 def _production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
@@ -63,7 +63,7 @@ def test_production_without_secret_key_refuses_to_start(tmp_path):
     assert done.returncode != 0
     last_line = done.stderr.strip().splitlines()[-1]
     assert last_line.startswith(
-        "django.core.exceptions.ImproperlyConfigured: SECRET_KEY must be set when DEBUG is false"
+        "django.core.exceptions.ImproperlyConfigured: SECRET_KEY must be set in the production profile"
     )
 
 
