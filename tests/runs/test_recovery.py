@@ -351,12 +351,16 @@ def test_two_recovery_passes_at_once_queue_the_run_once(monkeypatch):
             _start(operator, "Look up order ord_100")  # committed, then executed at once (eager), and died
     run = Run.objects.get(started_by=operator)
     assert run.status == RunStatus.RUNNING
+    # The worker died a minute ago: its heartbeat is moved back, not the passes' clock forward. A pass
+    # an hour "later" would also see the heartbeat the winner's new worker has just written as stale.
+    a_minute_ago = timezone.now() - timedelta(seconds=60)
+    Run.objects.filter(pk=run.pk).update(heartbeat_at=a_minute_ago, updated_at=a_minute_ago)
     barrier, acted = threading.Barrier(2), []
 
     def recovery_pass():
         barrier.wait()
         try:
-            acted.append(recover_stalled_runs(now=_later()))
+            acted.append(recover_stalled_runs())
         finally:
             connection.close()
 
