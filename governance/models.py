@@ -11,10 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
-
-class DecisionMode(models.TextChoices):
-    SUBMIT = "submit", "submit"
-    SUBMIT_V2 = "submit_v2", "submit_v2"
+from governance.guard.tools import DECISION_MODES
 
 
 class ToolRegistration(models.Model):
@@ -44,7 +41,7 @@ class ToolRegistration(models.Model):
     target_argument = models.CharField(max_length=64, blank=True, help_text="Argument naming what the call acts on.")
     domain = models.CharField(max_length=100, default="customer_transactions")
     actor = models.CharField(max_length=100, blank=True, help_text="Empty: the run's actor.")
-    decision_mode = models.CharField(max_length=10, choices=DecisionMode.choices, default=DecisionMode.SUBMIT)
+    decision_mode = models.CharField(max_length=10, choices=[(m, m) for m in DECISION_MODES], default=DECISION_MODES[0])
     approve_above = models.DecimalField(
         max_digits=14, decimal_places=2, null=True, blank=True,
         help_text="Calls whose value is above this need a reviewer's approval (no Cedar needed).",

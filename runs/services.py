@@ -29,10 +29,10 @@ from django.utils import timezone
 from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.services import arguments_digest, create_request, deny_pending_for_run
 from audit.recorders import record_run_event
+from governance.assembly import build_guard, redact_call_arguments
 from governance.guard import RunState
 from governance.jsonsafe import json_safe
 from governance.models import ToolRegistration
-from governance.services import build_guard, redact_call_arguments
 
 from .heartbeat import Heartbeat
 from .live import publish_run_changed, publish_text_delta

@@ -26,12 +26,11 @@ from .loop import LoopConfig, drive, resolve
 from .payloads import approval_context, normalise_callback_answer, run_payload
 from .resilience import CircuitBreaker, ProviderResilience
 from .state import RunState
-from .tools import ToolRegistry
+from .tools import DECISION_MODES, ToolRegistry
 
 logger = logging.getLogger("governance.guard")
 
 SOURCE_VERSION = "governance-dashboard@0.1.0"
-DECISION_MODES = ("submit", "submit_v2")
 FAIL_MODES = ("closed", "open")
 
 

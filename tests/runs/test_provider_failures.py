@@ -1,5 +1,5 @@
 """The OpenAI side failing, seen from a run: through runs.services, the real runner and policy
-engine, and the emulator behind the client `governance.services.openai_client()` hands out.
+engine, and the emulator behind the client `governance.assembly.openai_client()` hands out.
 
 Transient failures (429 rate limits, timeouts, dropped connections) within
 GOVERNANCE_PROVIDER_MAX_RETRIES are retried and the run completes; a provider that keeps failing

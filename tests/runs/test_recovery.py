@@ -51,7 +51,7 @@ def _dies_in_model_call(monkeypatch) -> None:
     def create(**_kwargs):
         raise WorkerKilled
 
-    monkeypatch.setattr("governance.services.openai_client", lambda: SimpleNamespace(responses=SimpleNamespace(
+    monkeypatch.setattr("governance.assembly.openai_client", lambda: SimpleNamespace(responses=SimpleNamespace(
         create=create)))
 
 

@@ -1,4 +1,4 @@
-"""Building the guarded runner from what admins registered in the database.
+"""Assembling the guarded runner from what admins registered in the database (a factory, not services).
 
 `build_guard(tool_names=...)` gives a `GuardedOpenAI` with the enabled registered tools, the
 decision backend chosen in settings (the embedded engine over the database's policies, or BIGHUB),
