@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from runs.admin import ReadOnlyAdmin
+from governance.admin import ReadOnlyAdmin
 
 from .models import ApprovalRequest, DenyReason
 

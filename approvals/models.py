@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from governance import permissions
+
 
 class ApprovalStatus(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -25,6 +27,14 @@ class ApprovalRequestQuerySet(models.QuerySet):
 
     def overdue(self, now=None) -> ApprovalRequestQuerySet:
         return self.pending().filter(expires_at__isnull=False, expires_at__lte=now or timezone.now())
+
+    def visible_to(self, user) -> ApprovalRequestQuerySet:
+        """The requests of the runs the user may see (governance.permissions)."""
+        return self.filter(permissions.visible_runs(user, through="run__"))
+
+    def queue_for(self, user) -> ApprovalRequestQuerySet:
+        """The approvals queue: pending requests the user may see, newest first, with their runs."""
+        return self.pending().visible_to(user).select_related("run", "run__started_by")[:100]
 
 
 class ApprovalRequest(models.Model):

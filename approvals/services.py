@@ -1,8 +1,10 @@
 """Approval requests: raising them for paused calls, and resolving them (by a reviewer or expiry).
 
 A request moves out of `pending` exactly once, through a conditional UPDATE: whichever reviewer's
-click commits first wins, and everyone else gets `AlreadyResolved` naming who did what. The resume
-is enqueued only after that commit, and it is the run's worker, not this module, that runs the tool.
+click commits first wins, and everyone else gets `AlreadyResolved` naming who did what. A resolution
+is announced with the `approval_resolved` signal; `runs` queues the resume after the commit, and it
+is the run's worker, not this module, that runs the tool. Live pages are nudged by `runs` too (its
+receiver of that signal, and the run events written with every other change), not from here.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.recorders import record_approval_resolution
-from runs.live import publish_dashboard_changed, publish_run_changed
+from governance import permissions
 
 from .models import ApprovalRequest, ApprovalStatus, DenyReason
+from .signals import approval_resolved
 
 
 class ApprovalError(Exception):
@@ -46,11 +49,11 @@ def create_request(*, run, event: dict[str, Any], shown_arguments: dict[str, Any
     The digest binds the real arguments; `shown_arguments` (redacted) are what the row keeps for
     reviewers to read.
 
-    Side effects: one ApprovalRequest row (created only once), a dashboard nudge after commit.
+    Side effects: one ApprovalRequest row (created only once). The caller's run event nudges live pages.
     """
     decision = event["decision"]
     ttl = settings.GOVERNANCE_APPROVAL_TTL_SECONDS
-    request, created = ApprovalRequest.objects.get_or_create(
+    request, _created = ApprovalRequest.objects.get_or_create(
         run=run,
         call_id=event["call_id"],
         defaults={
@@ -63,16 +66,7 @@ def create_request(*, run, event: dict[str, Any], shown_arguments: dict[str, Any
             "expires_at": timezone.now() + timedelta(seconds=ttl) if ttl else None,
         },
     )
-    if created:
-        publish_dashboard_changed()
     return request
-
-
-def can_resolve(user, approval: ApprovalRequest) -> bool:
-    """Reviewers may resolve; by default not the requests of runs they started themselves."""
-    if not user.is_authenticated or not user.has_perm("approvals.resolve_approvalrequest"):
-        return False
-    return settings.GOVERNANCE_ALLOW_SELF_APPROVAL or approval.run.started_by_id != user.pk
 
 
 def resolve_approval(
@@ -85,8 +79,8 @@ def resolve_approval(
 ) -> ApprovalRequest:
     """Approve or deny one pending request, once.
 
-    Side effects: the request row moves to approved/denied with reviewer, time and comment; after
-    commit, the run's resume task is enqueued and live pages are nudged.
+    Side effects: the request row moves to approved/denied with reviewer, time and comment, its audit
+    record, and `approval_resolved` (runs queues the resume after commit).
     Raises NotAllowed (no permission, own run, unknown id) or AlreadyResolved.
     """
     if resolution not in ("approved", "denied"):
@@ -94,8 +88,8 @@ def resolve_approval(
     approval = ApprovalRequest.objects.select_related("run", "reviewer").filter(pk=approval_id).first()
     if approval is None:
         raise NotAllowed(f"there is no approval request {approval_id}")
-    if not can_resolve(reviewer, approval):
-        if reviewer.has_perm("approvals.resolve_approvalrequest"):
+    if not permissions.may_resolve(reviewer, approval):
+        if permissions.is_reviewer(reviewer):
             raise NotAllowed("you started this run, so someone else must review its requests")
         raise NotAllowed("only members of the reviewers group may approve or deny")
     comment = _comment_with_reason(comment.strip(), deny_reason_id if resolution == "denied" else None)
@@ -108,7 +102,7 @@ def resolve_approval(
             raise AlreadyResolved(_already_message(approval))
         _set(approval, resolved)
         record_approval_resolution(approval, reviewer=reviewer.get_username())
-        _after_resolution(approval)
+        approval_resolved.send(sender=ApprovalRequest, approval=approval)
     return approval
 
 
@@ -127,14 +121,15 @@ def expire_overdue(now=None) -> int:
                 count += 1
                 _set(approval, expired)
                 record_approval_resolution(approval)
-                _after_resolution(approval)
+                approval_resolved.send(sender=ApprovalRequest, approval=approval)
     return count
 
 
 def deny_pending_for_run(run_id, *, comment: str, by: str = "") -> int:
     """Deny every pending request of a run that ended (cancelled, failed); each is audited.
 
-    Call inside the transaction that ends the run. `by` names the person, if one acted.
+    Call inside the transaction that ends the run, with the run's status event (which nudges live
+    pages). `by` names the person, if one acted.
     """
     pending = list(ApprovalRequest.objects.filter(run_id=run_id, status=ApprovalStatus.PENDING))
     denied = {"status": ApprovalStatus.DENIED, "resolved_at": timezone.now(), "comment": comment}
@@ -142,8 +137,6 @@ def deny_pending_for_run(run_id, *, comment: str, by: str = "") -> int:
     for approval in pending:
         _set(approval, denied)
         record_approval_resolution(approval, reviewer=by)
-    if pending:
-        publish_dashboard_changed()
     return len(pending)
 
 
@@ -151,13 +144,6 @@ def _set(approval: ApprovalRequest, fields: dict[str, Any]) -> None:
     """Give the in-memory row what the UPDATE just wrote (no second read of the row)."""
     for name, value in fields.items():
         setattr(approval, name, value)
-
-
-def _after_resolution(approval: ApprovalRequest) -> None:
-    from runs.tasks import enqueue_resume
-
-    enqueue_resume(approval.run_id)
-    publish_run_changed(approval.run_id)
 
 
 def _comment_with_reason(comment: str, deny_reason_id: int | None) -> str:

@@ -8,14 +8,14 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django_htmx.http import push_url
 
+from governance.permissions import VIEW_AUDIT
+
 from . import export, search
 from .forms import AuditFilterForm
 
-VIEW_PERMISSION = "audit.view_auditrecord"
-
 
 @login_required
-@permission_required(VIEW_PERMISSION, raise_exception=True)
+@permission_required(VIEW_AUDIT, raise_exception=True)
 def audit_index(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     page = None
@@ -38,7 +38,7 @@ def audit_index(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(VIEW_PERMISSION, raise_exception=True)
+@permission_required(VIEW_AUDIT, raise_exception=True)
 def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     if not form.is_valid():

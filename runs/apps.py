@@ -6,3 +6,9 @@ from django.apps import AppConfig
 class RunsConfig(AppConfig):
     name = "runs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Django app loading: both modules import models, which exist only once the apps are ready.
+        # The receivers connect to approvals' signal; the tasks register with Celery in every process,
+        # so that `runs.queue` finds them by name (and runs them inline when Celery is eager).
+        from . import receivers, tasks  # noqa: F401, PLC0415 -- app loading, see above

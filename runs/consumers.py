@@ -22,6 +22,7 @@ from approvals.models import ApprovalRequest
 
 from .live import DASHBOARD_GROUP, run_group
 from .models import Run, RunEvent
+from .retry import run_actions
 
 logger = logging.getLogger(__name__)
 MAX_CLIENT_MESSAGE_BYTES = 4096
@@ -109,8 +110,6 @@ class RunConsumer(AsyncWebsocketConsumer):
         if not events:
             return "", after
         run = Run.objects.select_related("started_by").get(pk=self.run_id)
-        from .views import run_actions
-
         context = {"run": run, "events": events, **run_actions(self.user, run)}
         html = render_to_string("runs/_live_update.html", context)
         return html, events[-1].seq
@@ -148,12 +147,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def _render(self) -> str:
-        from approvals.views import pending_rows
-        from runs.views import run_rows
-
         return render_to_string("runs/_dashboard_update.html", {
             "show": self.show,
-            "runs": run_rows(self.user) if "runs" in self.show else [],
-            "approvals": pending_rows(self.user) if "approvals" in self.show else [],
+            "runs": Run.objects.listed_for(self.user) if "runs" in self.show else [],
+            "approvals": ApprovalRequest.objects.queue_for(self.user) if "approvals" in self.show else [],
             "pending_count": ApprovalRequest.objects.pending().count(),
         })

@@ -13,6 +13,9 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
+
+from governance import permissions
 
 
 class RunStatus(models.TextChoices):
@@ -29,10 +32,12 @@ FINAL_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
 
 class RunQuerySet(models.QuerySet):
     def visible_to(self, user) -> RunQuerySet:
-        """Reviewers and staff see every run; anyone else sees the runs they started."""
-        if user.is_superuser or user.is_staff or user.groups.filter(name=settings.REVIEWERS_GROUP).exists():
-            return self
-        return self.filter(started_by=user)
+        """The runs the user may see (governance.permissions)."""
+        return self.filter(permissions.visible_runs(user))
+
+    def listed_for(self, user) -> RunQuerySet:
+        """The runs list: the newest 50 runs the user may see, with who started them."""
+        return self.visible_to(user).select_related("started_by")[:50]
 
     def active(self) -> RunQuerySet:
         return self.exclude(status__in=FINAL_STATUSES)
@@ -67,8 +72,6 @@ class Run(models.Model):
         return f"run {str(self.id)[:8]} ({self.status})"
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("runs:detail", args=[self.pk])
 
     @property

@@ -35,6 +35,7 @@ from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.services import deny_pending_for_run
 
 from .models import Run, RunEvent, RunStatus, ToolExecution
+from .queue import enqueue_execute, enqueue_resume
 from .services import append_event
 
 logger = logging.getLogger(__name__)
@@ -61,8 +62,6 @@ def recover_stalled_runs(now: datetime | None = None) -> int:
 
 
 def _resend_execute(run_id, cutoff: datetime) -> int:
-    from .tasks import enqueue_execute
-
     with transaction.atomic():
         # Touching updated_at is the claim: one resend per window, whatever the number of passes.
         changed = Run.objects.filter(pk=run_id, status=RunStatus.QUEUED, updated_at__lt=cutoff).update(
@@ -85,8 +84,6 @@ def _stalled(cutoff: datetime) -> Q:
 
 
 def _requeue(run_id, cutoff: datetime) -> int:
-    from .tasks import enqueue_execute
-
     limit = settings.GOVERNANCE_RUN_MAX_RECOVERIES
     with transaction.atomic():
         earlier = RunEvent.objects.filter(run_id=run_id, type="status", payload__detail=REQUEUED_DETAIL).count()
@@ -160,8 +157,6 @@ def _forgotten_resumes(cutoff: datetime) -> list:
 
 
 def _resend_resume(run_id, cutoff: datetime) -> int:
-    from .tasks import enqueue_resume
-
     with transaction.atomic():
         # Touching updated_at is the claim: the next pass (or a concurrent one) skips this run
         # for a stall window, so a slow queue is not flooded with duplicate resumes.

@@ -41,6 +41,16 @@ def retried_as(run: Run) -> Run | None:
     return event.run if event else None
 
 
+def run_actions(user, run: Run) -> dict:
+    """What the run's status section offers this user; the page and its live updates use the same."""
+    earlier = retried_as(run) if run.status == RunStatus.FAILED else None
+    return {
+        "can_cancel": not run.is_final and can_cancel(user, run),
+        "can_retry": earlier is None and can_retry(user, run),
+        "retried_as": earlier,
+    }
+
+
 def retry_run(*, run: Run, user) -> Run:
     """Start a new run with the failed run's prompt, model and tools; returns the new run.
 

@@ -29,6 +29,7 @@ from django.utils import timezone
 from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.services import arguments_digest, create_request, deny_pending_for_run
 from audit.recorders import record_run_event
+from governance import permissions
 from governance.assembly import build_guard, redact_call_arguments
 from governance.guard import RunState
 from governance.jsonsafe import json_safe
@@ -37,6 +38,7 @@ from governance.models import ToolRegistration
 from .heartbeat import Heartbeat
 from .live import publish_run_changed, publish_text_delta
 from .models import FINAL_STATUSES, Run, RunEvent, RunStatus, ToolExecution
+from .queue import enqueue_execute, enqueue_resume
 
 logger = logging.getLogger(__name__)
 
@@ -91,8 +93,6 @@ def start_run(*, user, prompt: str, model: str, tool_names: list[str],
     if len(tools) != len(names):
         missing = sorted(set(names) - {t.name for t in tools})
         raise RunInputError("tools", f"These tools are not registered or are disabled: {', '.join(missing)}.")
-    from .tasks import enqueue_execute
-
     with transaction.atomic():
         run = Run.objects.create(started_by=user, prompt=prompt, model=model)
         run.tools.set(tools)
@@ -103,7 +103,7 @@ def start_run(*, user, prompt: str, model: str, tool_names: list[str],
 
 
 def can_cancel(user, run: Run) -> bool:
-    return user.is_staff or run.started_by_id == user.pk or user.has_perm("approvals.resolve_approvalrequest")
+    return permissions.may_cancel_run(user, run)
 
 
 def cancel_run(*, run: Run, user) -> bool:
@@ -324,14 +324,11 @@ def _finish(run: Run, claim: uuid.UUID, state: RunState) -> None:
         )
         if changed == 1:
             append_event(run.pk, "status", {"status": status, "detail": detail})
-    if status == RunStatus.AWAITING_APPROVAL and changed == 1:
-        from .tasks import enqueue_resume
-
-        # Resolutions that committed while this worker held the run would otherwise wait forever.
-        if ApprovalRequest.objects.filter(
-            run_id=run.pk, call_id__in=[p.call_id for p in state.pending]
-        ).exclude(status=ApprovalStatus.PENDING).exists():
-            transaction.on_commit(lambda: enqueue_resume(run.pk))
+    # Resolutions that committed while this worker held the run would otherwise wait forever.
+    if status == RunStatus.AWAITING_APPROVAL and changed == 1 and ApprovalRequest.objects.filter(
+        run_id=run.pk, call_id__in=[p.call_id for p in state.pending]
+    ).exclude(status=ApprovalStatus.PENDING).exists():
+        enqueue_resume(run.pk)
 
 
 def _executor(run_id, claim: uuid.UUID, state: RunState):

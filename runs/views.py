@@ -15,7 +15,7 @@ from audit.search import run_trail
 
 from . import retry, services
 from .forms import StartRunForm
-from .models import Run, RunStatus
+from .models import Run
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -24,24 +24,10 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def run_rows(user):
-    return Run.objects.visible_to(user).select_related("started_by")[:50]
-
-
-def run_actions(user, run: Run) -> dict:
-    """What the run's status section offers this user; the page and its live updates use the same."""
-    retried_as = retry.retried_as(run) if run.status == RunStatus.FAILED else None
-    return {
-        "can_cancel": not run.is_final and services.can_cancel(user, run),
-        "can_retry": retried_as is None and retry.can_retry(user, run),
-        "retried_as": retried_as,
-    }
-
-
 @login_required
 def run_list(request: HtmxHttpRequest) -> HttpResponse:
     template = "runs/list.html#run-rows" if request.htmx else "runs/list.html"
-    return TemplateResponse(request, template, {"runs": run_rows(request.user)})
+    return TemplateResponse(request, template, {"runs": Run.objects.listed_for(request.user)})
 
 
 @login_required
@@ -72,7 +58,7 @@ def run_detail(request: HtmxHttpRequest, run_id) -> HttpResponse:
     # would never be corrected, since the page asks only for events after that one.
     run = Run.objects.select_related("started_by").get(pk=run.pk)
     context = {"run": run, "events": events, "last_seq": events[-1].seq if events else 0,
-               "audit_trail": run_trail(run.pk), **run_actions(request.user, run)}
+               "audit_trail": run_trail(run.pk), **retry.run_actions(request.user, run)}
     template = "runs/detail.html#run-status" if request.htmx else "runs/detail.html"
     return TemplateResponse(request, template, context)
 
