@@ -25,6 +25,10 @@ class ApprovalRequestQuerySet(models.QuerySet):
     def pending(self) -> ApprovalRequestQuerySet:
         return self.filter(status=ApprovalStatus.PENDING)
 
+    def resolved(self) -> ApprovalRequestQuerySet:
+        """Out of `pending`: approved, denied or expired."""
+        return self.exclude(status=ApprovalStatus.PENDING)
+
     def overdue(self, now=None) -> ApprovalRequestQuerySet:
         return self.pending().filter(expires_at__isnull=False, expires_at__lte=now or timezone.now())
 

@@ -31,7 +31,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from approvals.models import ApprovalRequest, ApprovalStatus
+from approvals.models import ApprovalRequest
 from approvals.services import deny_pending_for_run
 
 from .models import Run, RunEvent, RunStatus, ToolExecution
@@ -144,7 +144,7 @@ def _forgotten_resumes(cutoff: datetime) -> list:
     read): most are waiting for a reviewer on a later call, and a LIMIT could hide the few that
     are stuck behind them.
     """
-    resolved_long_ago = ApprovalRequest.objects.filter(resolved_at__lt=cutoff).exclude(status=ApprovalStatus.PENDING)
+    resolved_long_ago = ApprovalRequest.objects.resolved().filter(resolved_at__lt=cutoff)
     paused = Run.objects.filter(
         status=RunStatus.AWAITING_APPROVAL, updated_at__lt=cutoff, pk__in=resolved_long_ago.values("run_id")
     ).values_list("pk", "state__pending")

@@ -26,8 +26,9 @@ from django.db.models import Max, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from approvals.models import ApprovalRequest, ApprovalStatus
-from approvals.services import arguments_digest, create_request, deny_pending_for_run
+from approvals.models import ApprovalRequest
+from approvals.resolutions import any_to_apply, resolutions_to_apply
+from approvals.services import create_request, deny_pending_for_run
 from audit.recorders import record_run_event
 from governance import permissions
 from governance.assembly import build_guard, redact_call_arguments
@@ -41,13 +42,6 @@ from .models import FINAL_STATUSES, Run, RunEvent, RunStatus, ToolExecution
 from .queue import enqueue_execute, enqueue_resume
 
 logger = logging.getLogger(__name__)
-
-_RESOLUTION_FOR_STATUS = {
-    ApprovalStatus.APPROVED: "approved",
-    ApprovalStatus.DENIED: "rejected",
-    ApprovalStatus.EXPIRED: "expired",
-}
-
 
 class RunInputError(ValueError):
     """Bad input for a new run; `field` names the form field to show it on."""
@@ -165,11 +159,12 @@ def resume_run(*, run_id) -> None:
         # Read the state under the claim: read before it, it could be one a concurrent resume has
         # since driven past.
         run = Run.objects.get(pk=run_id)
-        resolved = _resolved_approvals(run, RunState.from_dict(run.state)) if run.state else []
+        waiting = RunState.from_dict(run.state).pending if run.state else []
+        resolved = resolutions_to_apply(run_id=run_id, waiting=waiting)
         if not resolved:
             transaction.set_rollback(True)  # nothing to apply: leave the run as it was
             return
-        tools = ", ".join(a.tool for a in resolved)
+        tools = ", ".join(r.tool for r in resolved)
         append_event(run_id, "status", {"status": RunStatus.RUNNING, "detail": f"resumed after review of {tools}"})
     _drive(run, claim)
 
@@ -190,40 +185,13 @@ def _drive(run: Run, claim: uuid.UUID) -> None:
         executor = _executor(run.pk, claim, state)
         if not _follow(run, claim, state, guard.advance(state, stream=True, executor=executor)):
             return
-        while resolved := _resolved_approvals(run, state):
-            for approval in resolved:
-                resolution, comment = _resolution_for(approval, state)
-                events = guard.resolve(
-                    state, key=approval.call_id, resolution=resolution, comment=comment, stream=True, executor=executor
-                )
+        while resolved := resolutions_to_apply(run_id=run.pk, waiting=state.pending):
+            for told in resolved:
+                events = guard.resolve(state, key=told.call_id, resolution=told.resolution, comment=told.comment,
+                                       stream=True, executor=executor)
                 if not _follow(run, claim, state, events):
                     return
         _finish(run, claim, state)
-
-
-def _resolved_approvals(run: Run, state: RunState) -> list[ApprovalRequest]:
-    """The approval requests of the calls the state waits for that a reviewer (or expiry) resolved."""
-    waiting = {p.call_id for p in state.pending}
-    if not waiting:
-        return []
-    return list(
-        ApprovalRequest.objects.filter(run_id=run.pk, call_id__in=waiting)
-        .exclude(status=ApprovalStatus.PENDING)
-        .select_related("reviewer")
-        .order_by("resolved_at", "pk")
-    )
-
-
-def _resolution_for(approval: ApprovalRequest, state: RunState) -> tuple[str, str]:
-    resolution = _RESOLUTION_FOR_STATUS[approval.status]
-    comment = approval.comment
-    if resolution == "approved":
-        pending = state.find_pending(approval.call_id)
-        if arguments_digest(pending.tool, pending.arguments) != approval.arguments_digest:
-            return "rejected", "the call differs from what the reviewer approved, so it was not run"
-        who = approval.reviewer.get_username() if approval.reviewer else "a reviewer"
-        comment = f"approved by {who}" + (f": {comment}" if comment else "")
-    return resolution, comment
 
 
 def _follow(run: Run, claim: uuid.UUID, state: RunState, events: Iterator[dict[str, Any]]) -> bool:
@@ -325,9 +293,9 @@ def _finish(run: Run, claim: uuid.UUID, state: RunState) -> None:
         if changed == 1:
             append_event(run.pk, "status", {"status": status, "detail": detail})
     # Resolutions that committed while this worker held the run would otherwise wait forever.
-    if status == RunStatus.AWAITING_APPROVAL and changed == 1 and ApprovalRequest.objects.filter(
-        run_id=run.pk, call_id__in=[p.call_id for p in state.pending]
-    ).exclude(status=ApprovalStatus.PENDING).exists():
+    if status == RunStatus.AWAITING_APPROVAL and changed == 1 and any_to_apply(
+        run_id=run.pk, call_ids=[p.call_id for p in state.pending]
+    ):
         enqueue_resume(run.pk)
 
 
