@@ -20,9 +20,9 @@ from django.template.loader import render_to_string
 
 from approvals.models import ApprovalRequest
 
+from .commands import offered
 from .live import DASHBOARD_GROUP, run_group
 from .models import Run, RunEvent
-from .retry import run_actions
 
 logger = logging.getLogger(__name__)
 MAX_CLIENT_MESSAGE_BYTES = 4096
@@ -110,7 +110,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         if not events:
             return "", after
         run = Run.objects.select_related("started_by").get(pk=self.run_id)
-        context = {"run": run, "events": events, **run_actions(self.user, run)}
+        context = {"run": run, "events": events, **offered(self.user, run)}
         html = render_to_string("runs/_live_update.html", context)
         return html, events[-1].seq
 

@@ -42,6 +42,12 @@ class RunQuerySet(models.QuerySet):
     def active(self) -> RunQuerySet:
         return self.exclude(status__in=FINAL_STATUSES)
 
+    def held_by(self, run_id, claim_id, *, running: bool = False) -> RunQuerySet:
+        """The run, if the worker's claim still holds it (writes conditional on this do nothing once the
+        run was taken over). `running=True` also wants it still running: not cancelled meanwhile."""
+        held = self.filter(pk=run_id, claim_id=claim_id)
+        return held.filter(status=RunStatus.RUNNING) if running else held
+
 
 class Run(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -77,6 +83,9 @@ class Run(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    def tool_names(self) -> list[str]:
+        return list(self.tools.values_list("name", flat=True))
 
 
 class RunEvent(models.Model):

@@ -34,9 +34,9 @@ from django.utils import timezone
 from approvals.models import ApprovalRequest
 from approvals.services import deny_pending_for_run
 
+from .event_log import append_event
 from .models import Run, RunEvent, RunStatus, ToolExecution
 from .queue import enqueue_execute, enqueue_resume
-from .services import append_event
 
 logger = logging.getLogger(__name__)
 

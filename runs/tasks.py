@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import recovery, services
+from . import recovery, worker
 from .queue import EXECUTE_RUN, RECOVER_STALLED_RUNS, RESUME_RUN
 
 
 @shared_task(name=EXECUTE_RUN)
 def execute_run(*, run_id: str) -> None:
-    services.execute_run(run_id=run_id)
+    worker.execute_run(run_id=run_id)
 
 
 @shared_task(name=RESUME_RUN)
 def resume_run(*, run_id: str) -> None:
-    services.resume_run(run_id=run_id)
+    worker.resume_run(run_id=run_id)
 
 
 @shared_task(name=RECOVER_STALLED_RUNS)

@@ -20,7 +20,7 @@ from audit.models import AuditRecord
 from governance import demo_tools
 from governance.emulator import Fault
 from governance.models import ToolRegistration
-from runs import retry, services
+from runs import commands, worker
 from runs.models import Run, RunEvent, RunStatus, ToolExecution
 from tests.factories import make_user, register_demo_tools, start_run_now
 
@@ -105,13 +105,13 @@ def test_retry_does_not_carry_over_the_failed_runs_state(operator, reviewer, emu
     emulator.inject(Fault.server_error())
     approvals.resolve_approval(approval_id=ApprovalRequest.objects.get(run=run).pk, reviewer=reviewer,
                                resolution="approved")
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert len(demo_tools.EXECUTIONS) == 1
 
-    new = retry.retry_run(run=run, user=operator)
-    services.execute_run(run_id=new.pk)
+    new = commands.retry_run(run=run, user=operator)
+    worker.execute_run(run_id=new.pk)
     new.refresh_from_db()
     assert new.status == RunStatus.AWAITING_APPROVAL
     assert ApprovalRequest.objects.get(run=new).status == "pending"
@@ -156,8 +156,8 @@ def test_retry_of_a_run_that_did_not_fail_is_refused(client, operator, prompt, s
 
 
 def test_cancelled_run_cannot_be_retried(client, operator):
-    run = services.start_run(user=operator, prompt="Look up order ord_1", model="gpt-4.1", tool_names=["lookup_order"])
-    assert services.cancel_run(run=run, user=operator)
+    run = commands.start_run(user=operator, prompt="Look up order ord_1", model="gpt-4.1", tool_names=["lookup_order"])
+    assert commands.cancel_run(run=run, user=operator)
     client.force_login(operator)
     before = snapshot()
     response = post_retry(client, run, follow=True)
@@ -239,9 +239,9 @@ def test_two_retries_at_once_start_one_run(emulator):
     def click(user):
         barrier.wait()
         try:
-            retry.retry_run(run=failed, user=user)
+            commands.retry_run(run=failed, user=user)
             outcomes.append("started")
-        except retry.RetryRefused as exc:
+        except commands.RetryRefused as exc:
             outcomes.append(str(exc))
         finally:
             connection.close()

@@ -13,7 +13,7 @@ from approvals import services as approvals
 from approvals.models import ApprovalRequest, ApprovalStatus
 from governance import demo_tools
 from governance.models import ToolRegistration
-from runs import services
+from runs import commands, worker
 from runs.models import Run, RunEvent, RunStatus, ToolExecution
 from tests.factories import make_user, register_demo_tools, start_run_now
 
@@ -34,22 +34,22 @@ def _statuses(run: Run) -> list[str]:
 
 
 def test_start_run_empty_prompt_creates_nothing(operator):
-    with pytest.raises(services.RunInputError) as caught:
-        services.start_run(user=operator, prompt="   ", model="gpt-4.1", tool_names=["lookup_order"])
+    with pytest.raises(commands.RunInputError) as caught:
+        commands.start_run(user=operator, prompt="   ", model="gpt-4.1", tool_names=["lookup_order"])
     assert caught.value.field == "prompt"
     assert Run.objects.count() == 0
 
 
 def test_start_run_unknown_tool_names_it(operator):
-    with pytest.raises(services.RunInputError) as caught:
-        services.start_run(user=operator, prompt="hi", model="gpt-4.1", tool_names=["lookup_order", "format_disk"])
+    with pytest.raises(commands.RunInputError) as caught:
+        commands.start_run(user=operator, prompt="hi", model="gpt-4.1", tool_names=["lookup_order", "format_disk"])
     assert str(caught.value) == "These tools are not registered or are disabled: format_disk."
     assert Run.objects.count() == 0
 
 
 def test_start_run_enqueues_execution_after_commit(operator, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        run = services.start_run(user=operator, prompt="Look up order ord_1", model="gpt-4.1",
+        run = commands.start_run(user=operator, prompt="Look up order ord_1", model="gpt-4.1",
                                  tool_names=["lookup_order"])
     assert run.status == RunStatus.QUEUED
     assert len(callbacks) >= 1
@@ -66,7 +66,7 @@ def test_execute_run_allowed_tool_completes(operator):
 
 def test_execute_run_twice_drives_it_once(operator):
     run = start_run_now(operator, "Look up order ord_100")
-    services.execute_run(run_id=run.pk)
+    worker.execute_run(run_id=run.pk)
     assert demo_tools.EXECUTIONS == [{"tool": "lookup_order", "order_id": "ord_100"}]
 
 
@@ -93,8 +93,8 @@ def test_approve_resumes_and_runs_tool_once(operator, reviewer):
     run = start_run_now(operator, "Refund order ord_7 for 250")
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved", comment="fine")
-    services.resume_run(run_id=run.pk)
-    services.resume_run(run_id=run.pk)  # a retried task finds nothing left to do
+    worker.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)  # a retried task finds nothing left to do
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
     assert demo_tools.EXECUTIONS == [{"tool": "refund_payment", "order_id": "ord_7", "amount": 250.0}]
@@ -139,8 +139,8 @@ def test_concurrent_approve_and_deny_one_wins_one_execution():
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["already", "won"]
-    services.resume_run(run_id=run.pk)
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     approval.refresh_from_db()
     expected = 1 if approval.status == ApprovalStatus.APPROVED else 0
     assert len([e for e in demo_tools.EXECUTIONS if e["order_id"] == "ord_8"]) == expected
@@ -152,7 +152,7 @@ def test_deny_sends_reason_to_model(operator, reviewer):
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="denied",
                                comment="customer already refunded")
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
     assert demo_tools.EXECUTIONS == []
@@ -165,7 +165,7 @@ def test_expiry_counts_as_denial(operator, settings):
     run = start_run_now(operator, "Refund order ord_10 for 500")
     ApprovalRequest.objects.filter(run=run).update(expires_at="2000-01-01T00:00:00Z")
     assert approvals.expire_overdue() == 1
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
     assert _statuses(run) == ["approval_required", "expired"]
@@ -194,7 +194,7 @@ def test_policy_tightened_after_approval_blocks_call(operator, reviewer):
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
     ToolRegistration.objects.filter(name="refund_payment").update(block_above=Decimal("400"))
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     run.refresh_from_db()
     assert demo_tools.EXECUTIONS == []
     assert _statuses(run) == ["approval_required", "blocked"]
@@ -206,7 +206,7 @@ def test_tampered_digest_never_runs(operator, reviewer):
     approval = ApprovalRequest.objects.get(run=run)
     ApprovalRequest.objects.filter(pk=approval.pk).update(arguments_digest="0" * 64)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     run.refresh_from_db()
     assert demo_tools.EXECUTIONS == []
     assert _statuses(run) == ["approval_required", "denied"]
@@ -217,19 +217,19 @@ def test_disabled_tool_after_approval_never_runs(operator, reviewer):
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
     ToolRegistration.objects.filter(name="refund_payment").update(enabled=False)
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     assert demo_tools.EXECUTIONS == []
     assert Run.objects.get(pk=run.pk).status == RunStatus.COMPLETED
 
 
 def test_cancel_awaiting_run_denies_its_requests(operator):
     run = start_run_now(operator, "Refund order ord_16 for 500")
-    assert services.cancel_run(run=run, user=operator) is True
-    assert services.cancel_run(run=run, user=operator) is False
+    assert commands.cancel_run(run=run, user=operator) is True
+    assert commands.cancel_run(run=run, user=operator) is False
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED
     assert ApprovalRequest.objects.get(run=run).status == ApprovalStatus.DENIED
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     assert demo_tools.EXECUTIONS == []
 
 
@@ -237,7 +237,7 @@ def test_event_seq_has_no_gap_across_pause_and_resume(operator, reviewer):
     run = start_run_now(operator, "Refund order ord_17 for 500")
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     seqs = list(RunEvent.objects.filter(run=run).values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
     kinds = [(e.type, e.payload.get("status")) for e in RunEvent.objects.filter(run=run)]

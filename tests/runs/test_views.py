@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from approvals.models import ApprovalRequest
 from governance import demo_tools
-from runs import services
+from runs import commands, worker
 from runs.models import Run, RunEvent
 from tests.factories import make_user, register_demo_tools
 
@@ -31,9 +31,9 @@ def operator(client):
 
 
 def _paused_run(user) -> Run:
-    run = services.start_run(user=user, prompt="Refund order ord_7 for 250", model="gpt-4.1",
+    run = commands.start_run(user=user, prompt="Refund order ord_7 for 250", model="gpt-4.1",
                              tool_names=["refund_payment"])
-    services.execute_run(run_id=run.pk)
+    worker.execute_run(run_id=run.pk)
     return run
 
 
@@ -77,7 +77,7 @@ def test_start_form_starts_run_and_redirects(client, operator, django_capture_on
 
 def test_run_list_queries_bounded(client, operator, django_assert_max_num_queries):
     for i in range(5):
-        services.start_run(user=operator, prompt=f"Look up ord_{i}", model="gpt-4.1", tool_names=["lookup_order"])
+        commands.start_run(user=operator, prompt=f"Look up ord_{i}", model="gpt-4.1", tool_names=["lookup_order"])
     with django_assert_max_num_queries(8):
         response = client.get(reverse("runs:list"))
     assert response.content.decode().count('class="badge status-') == 5
@@ -92,12 +92,12 @@ def test_run_list_htmx_partial(client, operator):
 
 def test_other_users_run_is_404(client, operator):
     other = make_user("oscar")
-    run = services.start_run(user=other, prompt="Look up ord_1", model="gpt-4.1", tool_names=["lookup_order"])
+    run = commands.start_run(user=other, prompt="Look up ord_1", model="gpt-4.1", tool_names=["lookup_order"])
     assert client.get(reverse("runs:detail", args=[run.pk])).status_code == 404
 
 
 def test_tool_output_is_escaped(client, operator):
-    run = services.start_run(user=operator, prompt="Look up order <script>alert(1)</script>", model="gpt-4.1",
+    run = commands.start_run(user=operator, prompt="Look up order <script>alert(1)</script>", model="gpt-4.1",
                              tool_names=["lookup_order"])
     body = client.get(reverse("runs:detail", args=[run.pk])).content.decode()
     assert "<script>alert(1)</script>" not in body
