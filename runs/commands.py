@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from approvals.services import deny_pending_for_run
@@ -24,7 +24,7 @@ from governance import permissions
 from governance.models import ToolRegistration
 
 from .event_log import append_event
-from .models import FINAL_STATUSES, Run, RunEvent, RunStatus
+from .models import FINAL_STATUSES, Run, RunStatus
 from .queue import enqueue_execute
 
 
@@ -40,14 +40,13 @@ class RetryRefused(Exception):
     """The run cannot be retried (not failed, not allowed, already retried); the message says why."""
 
 
-def start_run(*, user, prompt: str, model: str, tool_names: list[str],
-              first_event: dict[str, Any] | None = None) -> Run:
+def start_run(*, user, prompt: str, model: str, tool_names: list[str], retry_of: Run | None = None) -> Run:
     """Create a queued run and enqueue its execution.
 
-    Side effects: a Run row with its tools, a `status` event (with its audit record), the execute
-    task after commit. `first_event` adds fields to that status event; its `detail` replaces
-    "queued by <user>" (a retry says which run it retries). Raises RunInputError for an empty or
-    oversized prompt, a bad model name, or unknown tools.
+    Side effects: a Run row with its tools, a `status` event "queued by <user>" (a retry's says "retry
+    of run <short id> by <user>") with its audit record, the execute task after commit. Raises
+    RunInputError for an empty or oversized prompt, a bad model name, or unknown tools, and
+    IntegrityError if `retry_of` was retried already.
     """
     prompt = (prompt or "").strip()
     if not prompt:
@@ -66,10 +65,10 @@ def start_run(*, user, prompt: str, model: str, tool_names: list[str],
         missing = sorted(set(names) - {t.name for t in tools})
         raise RunInputError("tools", f"These tools are not registered or are disabled: {', '.join(missing)}.")
     with transaction.atomic():
-        run = Run.objects.create(started_by=user, prompt=prompt, model=model)
+        run = Run.objects.create(started_by=user, prompt=prompt, model=model, retry_of=retry_of)
         run.tools.set(tools)
-        event = {"status": RunStatus.QUEUED, "detail": f"queued by {user.get_username()}", **(first_event or {})}
-        append_event(run.pk, "status", {**event, "status": RunStatus.QUEUED})
+        detail = f"retry of run {short_id(retry_of)}" if retry_of else "queued"
+        append_event(run.pk, "status", {"status": RunStatus.QUEUED, "detail": f"{detail} by {user.get_username()}"})
         enqueue_execute(run.pk)
     return run
 
@@ -101,13 +100,7 @@ def short_id(run: Run) -> str:
 
 def retried_as(run: Run) -> Run | None:
     """The run started as this run's retry, if any."""
-    event = (
-        RunEvent.objects.filter(run__created_at__gte=run.created_at, seq=1, type="status",
-                                payload__retry_of=str(run.pk))
-        .select_related("run")
-        .first()
-    )
-    return event.run if event else None
+    return Run.objects.filter(retry_of=run).first()
 
 
 def retry_run(*, run: Run, user) -> Run:
@@ -128,13 +121,12 @@ def retry_run(*, run: Run, user) -> Run:
         if earlier is not None:
             raise RetryRefused(f"This run was already retried as run {short_id(earlier)}.")
         try:
-            return start_run(
-                user=user, prompt=run.prompt, model=run.model, tool_names=run.tool_names(),
-                first_event={"detail": f"retry of run {short_id(run)} by {user.get_username()}",
-                             "retry_of": str(run.pk)},
-            )
+            return start_run(user=user, prompt=run.prompt, model=run.model, tool_names=run.tool_names(),
+                             retry_of=run)
         except RunInputError as exc:
             raise RetryRefused(f"This run cannot be retried as it was: {exc}") from exc
+        except IntegrityError as exc:  # a retry committed between the check and the insert
+            raise RetryRefused(f"This run was already retried as run {short_id(retried_as(run))}.") from exc
 
 
 def offered(user, run: Run) -> dict[str, Any]:

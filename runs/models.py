@@ -19,6 +19,13 @@ from governance import permissions
 
 
 class RunStatus(models.TextChoices):
+    """Where a run stands, in the dashboard's words.
+
+    The runner has its own (`RunState.status`: "approval_required", ...), which `for_runner` maps
+    here, the one place the two meet. The other words for waiting belong to other things: a
+    decision's outcome "requires_approval" (the policy's verdict) and a request's "pending".
+    """
+
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
@@ -26,7 +33,14 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
 
+    @classmethod
+    def for_runner(cls, state_status: str) -> RunStatus:
+        """The status of a run whose runner stopped with `state_status`; anything unexpected is a failure."""
+        return _FOR_RUNNER.get(state_status, cls.FAILED)
 
+
+_FOR_RUNNER = {"approval_required": RunStatus.AWAITING_APPROVAL, "completed": RunStatus.COMPLETED,
+               "failed": RunStatus.FAILED}
 FINAL_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
 
 
@@ -68,6 +82,14 @@ class Run(models.Model):
     # and its old claim voided, so a worker that only looked dead can write nothing more.
     heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
     claim_id = models.UUIDField(null=True, blank=True, editable=False)
+    recoveries = models.PositiveIntegerField(
+        default=0, help_text="How many times recovery queued the run again after its worker stopped responding."
+    )
+    # One-to-one: a failed run is retried at most once, and the database holds to it.
+    retry_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="retry",
+        help_text="The failed run this run retries.",
+    )
 
     objects = RunQuerySet.as_manager()
 

@@ -15,10 +15,11 @@ A worker renews its run's `heartbeat_at` every few seconds while it drives it (r
   persistence), so execution is queued again (a duplicate finds the run claimed and does nothing).
 
 A stalled run is failed instead of queued again when it was queued again
-GOVERNANCE_RUN_MAX_RECOVERIES times already (something kills every worker that drives it, and
-retrying for ever would only grow its history), or when a tool call had started that its saved
-state does not include (possible only for runs claimed before heartbeats existed): the model would
-be asked again and could repeat the call under a new id, so the call could run twice.
+GOVERNANCE_RUN_MAX_RECOVERIES times already, as counted by `Run.recoveries` (something kills every
+worker that drives it, and retrying for ever would only grow its history), or when a tool call had
+started that its saved state does not include (possible only for runs claimed before heartbeats
+existed): the model would be asked again and could repeat the call under a new id, so the call
+could run twice.
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from approvals.models import ApprovalRequest
 from approvals.services import deny_pending_for_run
 
 from .event_log import append_event
-from .models import Run, RunEvent, RunStatus, ToolExecution
+from .models import Run, RunStatus, ToolExecution
 from .queue import enqueue_execute, enqueue_resume
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def _stalled(cutoff: datetime) -> Q:
 def _requeue(run_id, cutoff: datetime) -> int:
     limit = settings.GOVERNANCE_RUN_MAX_RECOVERIES
     with transaction.atomic():
-        earlier = RunEvent.objects.filter(run_id=run_id, type="status", payload__detail=REQUEUED_DETAIL).count()
+        earlier = Run.objects.values_list("recoveries", flat=True).get(pk=run_id)
         if earlier >= limit:
             return _fail(run_id, cutoff, f"its worker stopped responding {earlier + 1} times; it is not queued again")
         unrecorded = _started_calls_missing_from_state(run_id)
@@ -99,7 +100,7 @@ def _requeue(run_id, cutoff: datetime) -> int:
         # The claim: only if the run is still running with a stale heartbeat (a second pass, or a
         # worker that renewed it meanwhile, changes nothing).
         changed = Run.objects.filter(Q(pk=run_id) & _stalled(cutoff)).update(
-            status=RunStatus.QUEUED, claim_id=None, updated_at=timezone.now()
+            status=RunStatus.QUEUED, claim_id=None, recoveries=F("recoveries") + 1, updated_at=timezone.now()
         )
         if changed != 1:
             return 0

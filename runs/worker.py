@@ -232,13 +232,13 @@ class ClaimedRun:
     def _finish(self) -> None:
         """Write the run's status after the runner stopped (unless it was cancelled or taken over)."""
         state = self.state
-        if state.status == "approval_required":
-            waiting = ", ".join(p.tool for p in state.pending)
-            status, detail = RunStatus.AWAITING_APPROVAL, f"waiting for review of {waiting}"
-        elif state.status == "completed":
-            status, detail = RunStatus.COMPLETED, "the model gave its final answer"
+        status = RunStatus.for_runner(state.status)
+        if status == RunStatus.AWAITING_APPROVAL:
+            detail = "waiting for review of " + ", ".join(p.tool for p in state.pending)
+        elif status == RunStatus.COMPLETED:
+            detail = "the model gave its final answer"
         else:
-            status, detail = RunStatus.FAILED, state.error or "the run failed"
+            detail = state.error or "the run failed"
         final_text = (state.last_response or {}).get("output_text", "") if status == RunStatus.COMPLETED else ""
         now = timezone.now()
         with transaction.atomic():

@@ -124,6 +124,7 @@ def test_run_whose_worker_died_in_the_model_call_is_queued_again_and_completes(
         ("status", "completed"),
     ]
     assert run.events.filter(type="status", payload__detail=REQUEUED_DETAIL).count() == 1
+    assert run.recoveries == 1
     _assert_seq_has_no_gap_or_duplicate(run)
 
 

@@ -265,3 +265,11 @@ def test_live_updated_button_posts_with_the_pages_header_token(operator, failed)
     response = post_retry(client, failed, headers={"HX-Request": "true", "X-CSRFToken": token})
     new = Run.objects.exclude(pk=failed.pk).get()
     assert response["HX-Redirect"] == new.get_absolute_url()
+
+
+def test_a_second_retry_of_one_run_is_refused_by_the_database(operator, failed):
+    from django.db import IntegrityError, transaction
+
+    commands.retry_run(run=failed, user=operator)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Run.objects.create(started_by=operator, prompt="p", model="m", retry_of=failed)
