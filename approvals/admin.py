@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from governance.admin import ReadOnlyAdmin
+from governance.admin import VisibleRunsAdmin
 
 from .models import ApprovalRequest, DenyReason
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(ReadOnlyAdmin):
+class ApprovalRequestAdmin(VisibleRunsAdmin):
     list_display = ("id", "tool", "status", "run", "reviewer", "requested_at", "resolved_at")
     list_filter = ("status", "tool")
 

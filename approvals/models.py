@@ -37,8 +37,12 @@ class ApprovalRequestQuerySet(models.QuerySet):
         return self.filter(permissions.visible_runs(user, through="run__"))
 
     def queue_for(self, user) -> ApprovalRequestQuerySet:
-        """The approvals queue: pending requests the user may see, newest first, with their runs."""
-        return self.pending().visible_to(user).select_related("run", "run__started_by")[:100]
+        """What the user's approvals queue lists and the nav count counts: pending requests they may see."""
+        return self.pending().visible_to(user)
+
+    def listed(self) -> ApprovalRequestQuerySet:
+        """The first 100, newest first, with their runs and who started them (for the queue's rows)."""
+        return self.select_related("run", "run__started_by")[:100]
 
 
 class ApprovalRequest(models.Model):

@@ -18,7 +18,7 @@ from .models import ApprovalRequest
 @login_required
 def queue(request) -> HttpResponse:
     template = "approvals/queue.html#approval-rows" if request.htmx else "approvals/queue.html"
-    return TemplateResponse(request, template, {"approvals": ApprovalRequest.objects.queue_for(request.user)})
+    return TemplateResponse(request, template, {"approvals": ApprovalRequest.objects.queue_for(request.user).listed()})
 
 
 @login_required

@@ -112,7 +112,7 @@ def retry_run(*, run: Run, user) -> Run:
     retried already, or its tools are no longer all enabled.
     """
     if not permissions.may_retry_run(user, run):
-        raise RetryRefused("You may not retry this run: only whoever started it, reviewers and staff may.")
+        raise RetryRefused("You may not retry this run: only whoever started it and reviewers may.")
     with transaction.atomic():
         run = Run.objects.select_for_update().get(pk=run.pk)
         if run.status != RunStatus.FAILED:

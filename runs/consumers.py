@@ -150,6 +150,6 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         return render_to_string("runs/_dashboard_update.html", {
             "show": self.show,
             "runs": Run.objects.listed_for(self.user) if "runs" in self.show else [],
-            "approvals": ApprovalRequest.objects.queue_for(self.user) if "approvals" in self.show else [],
-            "pending_count": ApprovalRequest.objects.pending().count(),
+            "approvals": ApprovalRequest.objects.queue_for(self.user).listed() if "approvals" in self.show else [],
+            "pending_count": ApprovalRequest.objects.queue_for(self.user).count(),
         })

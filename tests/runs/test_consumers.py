@@ -214,3 +214,27 @@ async def test_run_finishing_between_the_consumers_reads_does_not_leave_a_stale_
     assert after == 7
     assert _shown_status(frames) == "failed"
     await comm.disconnect()
+
+
+@sync_to_async
+def pending_requests_on_runs_of(username: str, count: int) -> None:
+    from approvals.models import ApprovalRequest
+
+    owner = make_user(username)
+    for number in range(count):
+        run = Run.objects.create(started_by=owner, prompt="p", model="m", status="awaiting_approval")
+        ApprovalRequest.objects.create(run=run, call_id=f"call_{number}", tool="refund_payment", arguments={},
+                                       arguments_digest="0" * 64, decision={"outcome": "requires_approval"})
+
+
+async def test_dashboard_count_of_an_operator_is_what_their_queue_lists():
+    """The nav count sent to an operator counts only the requests their queue shows (none of others' runs)."""
+    await pending_requests_on_runs_of("owen", 2)
+    operator = await sync_to_async(make_user)("olivia")
+    comm = communicator(DashboardConsumer, "/ws/dashboard/?show=approvals", operator)
+    comm.scope["query_string"] = b"show=approvals"
+    assert (await comm.connect())[0]
+    frame = await comm.receive_from()
+    assert re.search(r'<span id="pending-count"[^>]*>(\d+)</span>', frame).group(1) == "0"
+    assert frame.count("review</a>") == 0
+    await comm.disconnect()
