@@ -11,8 +11,8 @@ from .models import ApprovalRequest, DenyReason
 
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(VisibleRunsAdmin):
-    list_display = ("id", "tool", "status", "run", "reviewer", "requested_at", "resolved_at")
-    list_filter = ("status", "tool")
+    list_display = ("id", "tool", "status", "cause", "run", "resolved_by", "requested_at", "resolved_at")
+    list_filter = ("status", "cause", "tool")
 
 
 @admin.register(DenyReason)

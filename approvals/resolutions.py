@@ -29,7 +29,8 @@ class Resolution:
     call_id: str
     tool: str
     resolution: Literal["approved", "rejected", "expired"]  # the runner's words (governance.guard.loop)
-    comment: str
+    comment: str  # what the runner is told (and, with a denial, the model)
+    outcome: str  # who or what resolved it, for the run's timeline: "denied by rita"
 
 
 def resolutions_to_apply(*, run_id, waiting: Iterable[PendingApproval]) -> list[Resolution]:
@@ -39,7 +40,7 @@ def resolutions_to_apply(*, run_id, waiting: Iterable[PendingApproval]) -> list[
         return []
     resolved = (
         ApprovalRequest.objects.resolved().filter(run_id=run_id, call_id__in=calls)
-        .select_related("reviewer").order_by("resolved_at", "pk")
+        .select_related("resolved_by").order_by("resolved_at", "pk")
     )
     return [_as_told(approval, calls[approval.call_id]) for approval in resolved]
 
@@ -52,13 +53,12 @@ def any_to_apply(*, run_id, call_ids: Iterable[str]) -> bool:
 def _as_told(approval: ApprovalRequest, call: PendingApproval) -> Resolution:
     def told(resolution: Literal["approved", "rejected", "expired"], comment: str) -> Resolution:
         return Resolution(approval_id=approval.pk, call_id=approval.call_id, tool=approval.tool,
-                          resolution=resolution, comment=comment)
+                          resolution=resolution, comment=comment, outcome=approval.outcome)
 
     if approval.status == ApprovalStatus.APPROVED:
         if arguments_digest(call.tool, call.arguments) != approval.arguments_digest:
             return told("rejected", DIGEST_MISMATCH)
-        who = approval.reviewer.get_username() if approval.reviewer else "a reviewer"
-        return told("approved", f"approved by {who}" + (f": {approval.comment}" if approval.comment else ""))
+        return told("approved", approval.outcome + (f": {approval.comment}" if approval.comment else ""))
     if approval.status == ApprovalStatus.EXPIRED:
         return told("expired", approval.comment)
     return told("rejected", approval.comment)

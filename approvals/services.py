@@ -21,7 +21,7 @@ from django.utils import timezone
 from audit.recorders import record_approval_resolution
 from governance import permissions
 
-from .models import ApprovalRequest, ApprovalStatus, DenyReason
+from .models import ApprovalRequest, ApprovalStatus, DenyReason, ResolutionCause
 from .signals import approval_resolved
 
 
@@ -79,13 +79,13 @@ def resolve_approval(
 ) -> ApprovalRequest:
     """Approve or deny one pending request, once.
 
-    Side effects: the request row moves to approved/denied with reviewer, time and comment, its audit
-    record, and `approval_resolved` (runs queues the resume after commit).
+    Side effects: the request row moves to approved/denied, resolved by the reviewer (cause "review")
+    with time and comment, its audit record, and `approval_resolved` (runs queues the resume after commit).
     Raises NotAllowed (no permission, own run, unknown id) or AlreadyResolved.
     """
     if resolution not in ("approved", "denied"):
         raise ApprovalError(f"resolution must be 'approved' or 'denied', not {resolution!r}")
-    approval = ApprovalRequest.objects.select_related("run", "reviewer").filter(pk=approval_id).first()
+    approval = ApprovalRequest.objects.select_related("run", "resolved_by").filter(pk=approval_id).first()
     if approval is None:
         raise NotAllowed(f"there is no approval request {approval_id}")
     if not permissions.may_resolve(reviewer, approval):
@@ -93,12 +93,13 @@ def resolve_approval(
             raise NotAllowed("you started this run, so someone else must review its requests")
         raise NotAllowed("only members of the reviewers group may approve or deny")
     comment = _comment_with_reason(comment.strip(), deny_reason_id if resolution == "denied" else None)
-    resolved = {"status": resolution, "reviewer": reviewer, "resolved_at": timezone.now(), "comment": comment}
+    resolved = {"status": resolution, "resolved_by": reviewer, "cause": ResolutionCause.REVIEW,
+                "resolved_at": timezone.now(), "comment": comment}
     with transaction.atomic():
         # The conditional UPDATE is the claim: a second click, or a second reviewer, changes no row.
         changed = ApprovalRequest.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(**resolved)
         if changed != 1:
-            approval.refresh_from_db()
+            approval = ApprovalRequest.objects.select_related("resolved_by").get(pk=approval.pk)
             raise AlreadyResolved(_already_message(approval))
         _set(approval, resolved)
         record_approval_resolution(approval, reviewer=reviewer.get_username())
@@ -112,6 +113,7 @@ def expire_overdue(now=None) -> int:
     for approval in ApprovalRequest.objects.overdue(now).select_related("run"):
         expired = {
             "status": ApprovalStatus.EXPIRED,
+            "cause": ResolutionCause.EXPIRY,
             "resolved_at": timezone.now(),
             "comment": f"expired: nobody approved within {settings.GOVERNANCE_APPROVAL_TTL_SECONDS} seconds",
         }
@@ -125,19 +127,32 @@ def expire_overdue(now=None) -> int:
     return count
 
 
-def deny_pending_for_run(run_id, *, comment: str, by: str = "") -> int:
-    """Deny every pending request of a run that ended (cancelled, failed); each is audited.
+def deny_for_cancelled_run(run_id, *, cancelled_by) -> list[ApprovalRequest]:
+    """Deny every pending request of a run `cancelled_by` (a user) just cancelled; returns them.
 
-    Call inside the transaction that ends the run, with the run's status event (which nudges live
-    pages). `by` names the person, if one acted.
+    Each names that person (`resolved_by`, and the reviewer of its audit record). Call inside the
+    transaction that cancels the run, with the run's events (which nudge live pages).
     """
+    return _deny_pending(run_id, cause=ResolutionCause.RUN_CANCELLED, by=cancelled_by, comment="")
+
+
+def deny_for_failed_run(run_id, *, error: str) -> list[ApprovalRequest]:
+    """Deny every pending request of a run that just failed, naming no person; returns them.
+
+    Call inside the transaction that fails the run, with the run's events (which nudge live pages).
+    """
+    return _deny_pending(run_id, cause=ResolutionCause.RUN_FAILED, by=None, comment="the run failed: " + error)
+
+
+def _deny_pending(run_id, *, cause: ResolutionCause, by, comment: str) -> list[ApprovalRequest]:
     pending = list(ApprovalRequest.objects.filter(run_id=run_id, status=ApprovalStatus.PENDING))
-    denied = {"status": ApprovalStatus.DENIED, "resolved_at": timezone.now(), "comment": comment}
+    denied = {"status": ApprovalStatus.DENIED, "cause": cause, "resolved_by": by, "resolved_at": timezone.now(),
+              "comment": comment}
     ApprovalRequest.objects.filter(pk__in=[a.pk for a in pending]).update(**denied)
     for approval in pending:
         _set(approval, denied)
-        record_approval_resolution(approval, reviewer=by)
-    return len(pending)
+        record_approval_resolution(approval, reviewer=by.get_username() if by else "")
+    return pending
 
 
 def _set(approval: ApprovalRequest, fields: dict[str, Any]) -> None:
@@ -156,6 +171,5 @@ def _comment_with_reason(comment: str, deny_reason_id: int | None) -> str:
 
 
 def _already_message(approval: ApprovalRequest) -> str:
-    who = approval.reviewer.get_username() if approval.reviewer else "expiry"
     when = timezone.localtime(approval.resolved_at).strftime("%H:%M:%S") if approval.resolved_at else "earlier"
-    return f"Already {approval.status} by {who} at {when}; nothing was changed."
+    return f"Already {approval.outcome} at {when}; nothing was changed."

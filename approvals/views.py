@@ -24,7 +24,7 @@ def queue(request) -> HttpResponse:
 @login_required
 def detail(request, approval_id: int) -> HttpResponse:
     approval = get_object_or_404(
-        ApprovalRequest.objects.visible_to(request.user).select_related("run", "reviewer"), pk=approval_id
+        ApprovalRequest.objects.visible_to(request.user).select_related("run", "resolved_by"), pk=approval_id
     )
     form = ResolveForm(request.POST if request.method == "POST" else None)  # an empty POST shows its errors
     status = 200

@@ -19,11 +19,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from approvals.services import deny_pending_for_run
+from approvals.services import deny_for_cancelled_run
 from governance import permissions
 from governance.models import ToolRegistration
 
-from .event_log import append_event
+from .event_log import append_denials, append_event
 from .models import FINAL_STATUSES, Run, RunStatus
 from .queue import enqueue_execute
 
@@ -76,8 +76,8 @@ def start_run(*, user, prompt: str, model: str, tool_names: list[str], retry_of:
 def cancel_run(*, run: Run, user) -> bool:
     """Cancel a run that is not final yet. Returns False if it already ended or the user may not.
 
-    Side effects: status CANCELLED, its pending approval requests denied, a `status` event. A worker
-    driving the run stops at its next step.
+    Side effects: status CANCELLED; its pending approval requests denied in the user's name, each with
+    its timeline entry; a `status` event. A worker driving the run stops at its next step.
     """
     if not permissions.may_cancel_run(user, run):
         return False
@@ -89,7 +89,7 @@ def cancel_run(*, run: Run, user) -> bool:
         )
         if changed != 1:
             return False
-        deny_pending_for_run(run.pk, comment=f"run cancelled by {user.get_username()}", by=user.get_username())
+        append_denials(run.pk, deny_for_cancelled_run(run.pk, cancelled_by=user))
         append_event(run.pk, "status", {"status": RunStatus.CANCELLED, "detail": f"cancelled by {user.get_username()}"})
     return True
 

@@ -5,6 +5,7 @@
 - its audit record, for status changes and tool calls (`audit.recorders.record_run_event`);
 - a nudge to the run's page and the dashboard, sent after the commit (`runs.live.publish_run_changed`).
 Every writer of a run's history (the commands, the worker, recovery) goes through it.
+`append_denials` writes, through it, the timeline entries of requests denied because their run ended.
 """
 
 from __future__ import annotations
@@ -40,3 +41,15 @@ def append_event(run_id, type_: str, payload: dict[str, Any]) -> RunEvent:
         publish_run_changed(run_id, event.seq)
         return event
     raise RuntimeError(f"could not append an event to run {run_id}: too many concurrent writers")
+
+
+def append_denials(run_id, denied) -> None:
+    """One `execution_event` per request denied because its run ended (cancelled or failed), saying so
+    in the request's own words ("denied because olivia cancelled the run"), as a reviewer's denial
+    shows on the timeline. No worker will apply these: the run is over. Call inside that transaction."""
+    for approval in denied:
+        append_event(run_id, "execution_event", {
+            "tool": approval.tool, "call_id": approval.call_id, "status": "denied", "reason": approval.outcome,
+            "arguments": approval.arguments, "output": None, "decision": approval.decision,
+            "approval_id": approval.pk,
+        })

@@ -33,9 +33,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from approvals.models import ApprovalRequest
-from approvals.services import deny_pending_for_run
+from approvals.services import deny_for_failed_run
 
-from .event_log import append_event
+from .event_log import append_denials, append_event
 from .models import Run, RunStatus, ToolExecution
 from .queue import enqueue_execute, enqueue_resume
 
@@ -132,7 +132,7 @@ def _fail(run_id, cutoff: datetime, error: str) -> int:
     )
     if changed != 1:
         return 0
-    deny_pending_for_run(run_id, comment="the run failed: " + error)
+    append_denials(run_id, deny_for_failed_run(run_id, error=error))
     append_event(run_id, "status", {"status": RunStatus.FAILED, "detail": error})
     logger.error("run %s failed: %s", run_id, error)
     return 1

@@ -76,7 +76,9 @@ class ClaimedRun:
         self.state: RunState | None = RunState.from_dict(run.state) if run.state else None
         self.guard: GuardedOpenAI | None = None
         self._claimed_with: list[Resolution] = []  # read under the claim of a resume: applied first
-        self._approval_ids: dict[str, int] = {}  # call id -> its approval request, for the events
+        # call id -> what its events say of its approval request: the request's id, and once resolved,
+        # who or what resolved it (shown on the timeline)
+        self._approvals: dict[str, dict[str, Any]] = {}
 
     # -- claiming -------------------------------------------------------------------------------
 
@@ -139,7 +141,7 @@ class ClaimedRun:
             resolutions = self._claimed_with or self._resolutions()
             while resolutions:
                 for told in resolutions:
-                    self._approval_ids[told.call_id] = told.approval_id
+                    self._approvals[told.call_id] = {"approval_id": told.approval_id, "resolved": told.outcome}
                     events = self.guard.resolve(self.state, key=told.call_id, resolution=told.resolution,
                                                 comment=told.comment, stream=True, executor=self.execute_tool)
                     if not self._follow(events):
@@ -188,9 +190,8 @@ class ClaimedRun:
                 return False
             if event["status"] == "approval_required":
                 request = create_request(run=self.run, event=event, shown_arguments=payload["arguments"])
-                self._approval_ids[event["call_id"]] = request.pk
-            if event["call_id"] in self._approval_ids:
-                payload["approval_id"] = self._approval_ids[event["call_id"]]
+                self._approvals[event["call_id"]] = {"approval_id": request.pk}
+            payload.update(self._approvals.get(event["call_id"], {}))
             append_event(self.run.pk, "execution_event", json_safe(payload))
         return running
 

@@ -129,3 +129,14 @@ def test_secrets_reach_neither_the_audit_log_nor_the_application_log(settings, c
             logging.getLogger("runs").exception("call failed")
     assert key not in caplog.text and settings.OPENAI_API_KEY not in caplog.text
     assert "calling with key [secret] and [secret]" in caplog.text
+
+
+def test_cancel_records_its_denial_naming_who_cancelled(client, operator):
+    run = start_run_now(operator, "Refund order ord_3 for 350")
+    client.force_login(operator)
+    client.post(f"/runs/{run.pk}/cancel/")
+
+    approval = AuditRecord.objects.get(run_id=run.pk, kind="approval")
+    denial = AuditRecord.objects.get(run_id=run.pk, kind="decision", decision="denied")
+    assert (approval.decision, approval.reviewer) == ("denied", "olivia")
+    assert (denial.tool, denial.reason) == ("refund_payment", "denied because olivia cancelled the run")

@@ -111,7 +111,7 @@ def test_second_click_is_refused_with_who_resolved(operator, reviewer):
         approvals.resolve_approval(approval_id=approval.pk, reviewer=other, resolution="denied")
     assert str(caught.value).startswith("Already approved by rita at ")
     approval.refresh_from_db()
-    assert (approval.status, approval.reviewer) == ("approved", reviewer)
+    assert (approval.status, approval.resolved_by) == ("approved", reviewer)
 
 
 @pytest.mark.django_db(transaction=True)

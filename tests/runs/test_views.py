@@ -195,3 +195,31 @@ def test_run_page_status_is_never_older_than_its_timeline(client, operator, end_
     body = client.get(reverse("runs:detail", args=[run.pk])).content.decode()
     assert 'id="event-2"' in body
     assert re.search(r'id="run-status".*?class="badge status-([a-z_]+)"', body, re.DOTALL).group(1) == "failed"
+
+
+def _timeline(body: str) -> str:
+    return body[body.index('<ol id="timeline"'):body.index("</ol>", body.index('<ol id="timeline"'))]
+
+
+def test_timeline_denial_entry_names_the_reviewer(client, operator, django_capture_on_commit_callbacks):
+    run = _paused_run(operator)
+    approval = ApprovalRequest.objects.get(run=run)
+    client.force_login(make_user("rita", reviewer=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("approvals:detail", args=[approval.pk]), {"resolution": "denied", "comment": "no"})
+    client.force_login(operator)
+
+    timeline = _timeline(client.get(reverse("runs:detail", args=[run.pk])).content.decode())
+
+    assert re.search(r'class="event event-execution_event status-denied".*?denied by rita', timeline, re.DOTALL)
+
+
+def test_timeline_shows_the_denial_a_cancel_made_naming_who_cancelled(client, operator):
+    run = _paused_run(operator)
+    client.post(reverse("runs:cancel", args=[run.pk]))
+
+    timeline = _timeline(client.get(reverse("runs:detail", args=[run.pk])).content.decode())
+
+    denial = re.search(r'class="event event-execution_event status-denied".*?</li>', timeline, re.DOTALL)
+    assert denial and "denied because olivia cancelled the run" in denial.group(0)
+    assert "expiry" not in timeline
