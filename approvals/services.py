@@ -71,7 +71,8 @@ def create_request(*, run, event: dict[str, Any], shown_arguments: dict[str, Any
 
 def resolve_approval(
     *,
-    approval_id: int,
+    approval_id: int | None = None,
+    approval: ApprovalRequest | None = None,
     reviewer,
     resolution: Literal["approved", "denied"],
     comment: str = "",
@@ -81,11 +82,14 @@ def resolve_approval(
 
     Side effects: the request row moves to approved/denied, resolved by the reviewer (cause "review")
     with time and comment, its audit record, and `approval_resolved` (runs queues the resume after commit).
-    Raises NotAllowed (no permission, own run, unknown id) or AlreadyResolved.
+    Give `approval_id`, or the `approval` row the caller has just read with its run (the page has),
+    which spares reading it again. Raises NotAllowed (no permission, own run, unknown id) or
+    AlreadyResolved.
     """
     if resolution not in ("approved", "denied"):
         raise ApprovalError(f"resolution must be 'approved' or 'denied', not {resolution!r}")
-    approval = ApprovalRequest.objects.select_related("run", "resolved_by").filter(pk=approval_id).first()
+    if approval is None:
+        approval = ApprovalRequest.objects.select_related("run").filter(pk=approval_id).first()
     if approval is None:
         raise NotAllowed(f"there is no approval request {approval_id}")
     if not permissions.may_resolve(reviewer, approval):

@@ -33,7 +33,7 @@ def detail(request, approval_id: int) -> HttpResponse:
             reason = form.cleaned_data["deny_reason"]
             try:
                 services.resolve_approval(
-                    approval_id=approval.pk, reviewer=request.user, resolution=form.cleaned_data["resolution"],
+                    approval=approval, reviewer=request.user, resolution=form.cleaned_data["resolution"],
                     comment=form.cleaned_data["comment"], deny_reason_id=reason.pk if reason else None,
                 )
             except services.NotAllowed as exc:

@@ -132,11 +132,8 @@ class ClaimedRun:
         approval is applied, again while new ones arrive, then the run's status is written.
         """
         with Heartbeat(self.run.pk, self.claim_id):
-            self.guard = build_guard(tool_names=self.run.tool_names())
-            if self.state is None:
-                self.state = self.guard.start(messages=[{"role": "user", "content": self.run.prompt}],
-                                              model=self.run.model)
-            if not self._follow(self.guard.advance(self.state, stream=True, executor=self.execute_tool)):
+            self.prepare()
+            if not self.follow(self.guard.advance(self.state, stream=True, executor=self.execute_tool)):
                 return
             resolutions = self._claimed_with or self._resolutions()
             while resolutions:
@@ -144,16 +141,22 @@ class ClaimedRun:
                     self._approvals[told.call_id] = {"approval_id": told.approval_id, "resolved": told.outcome}
                     events = self.guard.resolve(self.state, key=told.call_id, resolution=told.resolution,
                                                 comment=told.comment, stream=True, executor=self.execute_tool)
-                    if not self._follow(events):
+                    if not self.follow(events):
                         return
                 resolutions = self._resolutions()
-            self._finish()
+            self.finish()
+
+    def prepare(self) -> None:
+        """The guard, with the run's tools as they are registered now; a new run's first state."""
+        self.guard = build_guard(tool_names=self.run.tool_names())
+        if self.state is None:
+            self.state = self.guard.start(messages=[{"role": "user", "content": self.run.prompt}], model=self.run.model)
 
     def _resolutions(self) -> list[Resolution]:
         """What approvals says the runner must be told for the calls it waits for."""
         return resolutions_to_apply(run_id=self.run.pk, waiting=self.state.pending) if self.state else []
 
-    def _follow(self, events: Iterator[dict[str, Any]]) -> bool:
+    def follow(self, events: Iterator[dict[str, Any]]) -> bool:
         """Persist each step the runner reports. Returns False once this worker no longer drives the
         run: it was cancelled, or queued again and claimed by another worker after looking dead."""
         deltas = DeltaBatcher(self.run.pk)
@@ -163,7 +166,7 @@ class ClaimedRun:
                 deltas.add(event["delta"])
                 continue
             deltas.flush()
-            if kind == "execution_event" and not self._record_step(event["event"]):
+            if kind == "execution_event" and not self.record_step(event["event"]):
                 events.close()  # type: ignore[attr-defined]
                 return False
             if kind == "llm_text_done":
@@ -173,7 +176,7 @@ class ClaimedRun:
         deltas.flush()
         return True
 
-    def _record_step(self, event: dict[str, Any]) -> bool:
+    def record_step(self, event: dict[str, Any]) -> bool:
         """Write one step's event and the state after it, in one transaction, if the claim still holds.
 
         Returns whether to go on. A cancelled run still gets the step that was under way (its tool
@@ -230,7 +233,7 @@ class ClaimedRun:
         )
         return output
 
-    def _finish(self) -> None:
+    def finish(self) -> None:
         """Write the run's status after the runner stopped (unless it was cancelled or taken over)."""
         state = self.state
         status = RunStatus.for_runner(state.status)
