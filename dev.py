@@ -105,6 +105,8 @@ def test(pytest_args: list[str]) -> None:
     ensure_chromium()
     _say("ruff check")
     _run(VENV_PYTHON, "-m", "ruff", "check", ".")
+    _say("lint-imports: the layer order between apps (pyproject.toml, [tool.importlinter])")
+    _run(VENV / "bin" / "lint-imports")
     _say("migrations are in sync with the models")
     _run(VENV_PYTHON, "manage.py", "makemigrations", "--check", "--dry-run")
     if pytest_args:

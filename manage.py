@@ -7,7 +7,9 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    from django.core.management import execute_from_command_line
+    from django.core.management import (  # noqa: PLC0415 -- Django loads after its settings module is chosen
+        execute_from_command_line,
+    )
 
     execute_from_command_line(sys.argv)
 

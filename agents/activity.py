@@ -2,7 +2,7 @@
 
 Every decision, outcome report and memory ingest received through the API is written here, and
 only here, so the session timeline and the audit history cannot disagree. Arguments are stored
-with the tool's redact fields replaced, as `governance.services.redact_call_arguments` does (for a
+with the tool's redact fields replaced, as `governance.assembly.redact_call_arguments` does (for a
 decision, also its top-level value and target when their argument is a redacted one); every text is
 scrubbed of secrets. Callers hold the transaction.
 
@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 
 from audit import recorders
+from governance.assembly import redact_call_arguments
 from governance.decisions import Decision
 from governance.jsonsafe import json_safe
 from governance.models import ToolRegistration
 from governance.redaction import REDACTED, parse_paths, redact_arguments, scrub_secrets
-from governance.services import redact_call_arguments
 
 from .models import ActivityKind, AgentActivity, AgentKey
 

@@ -1,6 +1,6 @@
 """Deciding the tool calls remote agents ask about, exactly as the dashboard decides its own runs' calls.
 
-The engine is the dashboard's embedded engine (`governance.services.embedded_engine`: the enabled
+The engine is the dashboard's embedded engine (`governance.assembly.embedded_engine`: the enabled
 policies, the enabled tools' thresholds, the domain defaults). What a call names maps onto the
 `ActionRequest` an in-dashboard run builds for the same call:
 
@@ -23,12 +23,12 @@ from typing import Any
 
 from django.db import transaction
 
+from governance.assembly import embedded_engine
 from governance.decisions import ActionRequest, Decision, DecisionBackendError
 from governance.guard.errors import ToolArgumentsError
 from governance.guard.validation import validate_arguments
 from governance.models import ToolRegistration
 from governance.policy.engine import new_request_id
-from governance.services import embedded_engine
 
 from . import activity
 from .approval_hook import ApprovalTicket, on_requires_approval

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from runs.admin import ReadOnlyAdmin
+from governance.admin import VisibleRunsAdmin
 
 from .models import ApprovalRequest, DenyReason
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(ReadOnlyAdmin):
-    list_display = ("id", "tool", "status", "run", "reviewer", "requested_at", "resolved_at")
-    list_filter = ("status", "tool")
+class ApprovalRequestAdmin(VisibleRunsAdmin):
+    list_display = ("id", "tool", "status", "cause", "run", "resolved_by", "requested_at", "resolved_at")
+    list_filter = ("status", "cause", "tool")
 
 
 @admin.register(DenyReason)

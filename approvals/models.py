@@ -2,7 +2,9 @@
 
 A request is bound to a digest of the exact tool name and canonical arguments: what a reviewer
 approves is what runs. Its status moves once, from pending to approved, denied or expired,
-through a conditional UPDATE in `approvals.services`, so a second click changes nothing.
+through a conditional UPDATE in `approvals.services`, so a second click changes nothing. The
+resolution also records what caused it (`cause`) and the person who did (`resolved_by`): a reviewer,
+or whoever cancelled the run; nobody for expiry or a run that failed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from governance import permissions
 
 
 class ApprovalStatus(models.TextChoices):
@@ -19,12 +23,35 @@ class ApprovalStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+class ResolutionCause(models.TextChoices):
+    REVIEW = "review", "A reviewer decided"
+    EXPIRY = "expiry", "Nobody decided in time"
+    RUN_CANCELLED = "run_cancelled", "Its run was cancelled"
+    RUN_FAILED = "run_failed", "Its run failed"
+
+
 class ApprovalRequestQuerySet(models.QuerySet):
     def pending(self) -> ApprovalRequestQuerySet:
         return self.filter(status=ApprovalStatus.PENDING)
 
+    def resolved(self) -> ApprovalRequestQuerySet:
+        """Out of `pending`: approved, denied or expired."""
+        return self.exclude(status=ApprovalStatus.PENDING)
+
     def overdue(self, now=None) -> ApprovalRequestQuerySet:
         return self.pending().filter(expires_at__isnull=False, expires_at__lte=now or timezone.now())
+
+    def visible_to(self, user) -> ApprovalRequestQuerySet:
+        """The requests of the runs the user may see (governance.permissions)."""
+        return self.filter(permissions.visible_runs(user, through="run__"))
+
+    def queue_for(self, user) -> ApprovalRequestQuerySet:
+        """What the user's approvals queue lists and the nav count counts: pending requests they may see."""
+        return self.pending().visible_to(user)
+
+    def listed(self) -> ApprovalRequestQuerySet:
+        """The first 100, newest first, with their runs and who started them (for the queue's rows)."""
+        return self.select_related("run", "run__started_by")[:100]
 
 
 class ApprovalRequest(models.Model):
@@ -44,9 +71,13 @@ class ApprovalRequest(models.Model):
     requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="approvals_resolved"
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="approvals_resolved",
+        help_text="The person who resolved it: the reviewer, or whoever cancelled the run. Empty for expiry and "
+        "for a run that failed.",
     )
+    cause = models.CharField(max_length=16, choices=ResolutionCause.choices, blank=True,
+                             help_text="What resolved it; empty while pending.")
     comment = models.TextField(blank=True)
 
     objects = ApprovalRequestQuerySet.as_manager()
@@ -62,6 +93,20 @@ class ApprovalRequest(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == ApprovalStatus.PENDING
+
+    @property
+    def outcome(self) -> str:
+        """How it was resolved, naming who caused it: "approved by rita", "denied because olivia cancelled
+        the run", "denied because the run failed", "expired". The page, the conflict message and the
+        timeline all say it this way."""
+        who = self.resolved_by.get_username() if self.resolved_by_id else ""
+        if self.cause == ResolutionCause.RUN_CANCELLED:
+            return f"denied because {who or 'someone'} cancelled the run"
+        if self.cause == ResolutionCause.RUN_FAILED:
+            return "denied because the run failed"
+        if self.status == ApprovalStatus.EXPIRED:
+            return "expired"
+        return f"{self.status} by {who}" if who else str(self.status)
 
 
 class DenyReason(models.Model):

@@ -1,8 +1,10 @@
 """Approval requests: raising them for paused calls, and resolving them (by a reviewer or expiry).
 
 A request moves out of `pending` exactly once, through a conditional UPDATE: whichever reviewer's
-click commits first wins, and everyone else gets `AlreadyResolved` naming who did what. The resume
-is enqueued only after that commit, and it is the run's worker, not this module, that runs the tool.
+click commits first wins, and everyone else gets `AlreadyResolved` naming who did what. A resolution
+is announced with the `approval_resolved` signal; `runs` queues the resume after the commit, and it
+is the run's worker, not this module, that runs the tool. Live pages are nudged by `runs` too (its
+receiver of that signal, and the run events written with every other change), not from here.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.recorders import record_approval_resolution
-from runs.live import publish_dashboard_changed, publish_run_changed
+from governance import permissions
 
-from .models import ApprovalRequest, ApprovalStatus, DenyReason
+from .models import ApprovalRequest, ApprovalStatus, DenyReason, ResolutionCause
+from .signals import approval_resolved
 
 
 class ApprovalError(Exception):
@@ -46,11 +49,11 @@ def create_request(*, run, event: dict[str, Any], shown_arguments: dict[str, Any
     The digest binds the real arguments; `shown_arguments` (redacted) are what the row keeps for
     reviewers to read.
 
-    Side effects: one ApprovalRequest row (created only once), a dashboard nudge after commit.
+    Side effects: one ApprovalRequest row (created only once). The caller's run event nudges live pages.
     """
     decision = event["decision"]
     ttl = settings.GOVERNANCE_APPROVAL_TTL_SECONDS
-    request, created = ApprovalRequest.objects.get_or_create(
+    request, _created = ApprovalRequest.objects.get_or_create(
         run=run,
         call_id=event["call_id"],
         defaults={
@@ -63,21 +66,13 @@ def create_request(*, run, event: dict[str, Any], shown_arguments: dict[str, Any
             "expires_at": timezone.now() + timedelta(seconds=ttl) if ttl else None,
         },
     )
-    if created:
-        publish_dashboard_changed()
     return request
-
-
-def can_resolve(user, approval: ApprovalRequest) -> bool:
-    """Reviewers may resolve; by default not the requests of runs they started themselves."""
-    if not user.is_authenticated or not user.has_perm("approvals.resolve_approvalrequest"):
-        return False
-    return settings.GOVERNANCE_ALLOW_SELF_APPROVAL or approval.run.started_by_id != user.pk
 
 
 def resolve_approval(
     *,
-    approval_id: int,
+    approval_id: int | None = None,
+    approval: ApprovalRequest | None = None,
     reviewer,
     resolution: Literal["approved", "denied"],
     comment: str = "",
@@ -85,30 +80,34 @@ def resolve_approval(
 ) -> ApprovalRequest:
     """Approve or deny one pending request, once.
 
-    Side effects: the request row moves to approved/denied with reviewer, time and comment; after
-    commit, the run's resume task is enqueued and live pages are nudged.
-    Raises NotAllowed (no permission, own run, unknown id) or AlreadyResolved.
+    Side effects: the request row moves to approved/denied, resolved by the reviewer (cause "review")
+    with time and comment, its audit record, and `approval_resolved` (runs queues the resume after commit).
+    Give `approval_id`, or the `approval` row the caller has just read with its run (the page has),
+    which spares reading it again. Raises NotAllowed (no permission, own run, unknown id) or
+    AlreadyResolved.
     """
     if resolution not in ("approved", "denied"):
         raise ApprovalError(f"resolution must be 'approved' or 'denied', not {resolution!r}")
-    approval = ApprovalRequest.objects.select_related("run", "reviewer").filter(pk=approval_id).first()
+    if approval is None:
+        approval = ApprovalRequest.objects.select_related("run").filter(pk=approval_id).first()
     if approval is None:
         raise NotAllowed(f"there is no approval request {approval_id}")
-    if not can_resolve(reviewer, approval):
-        if reviewer.has_perm("approvals.resolve_approvalrequest"):
+    if not permissions.may_resolve(reviewer, approval):
+        if permissions.is_reviewer(reviewer):
             raise NotAllowed("you started this run, so someone else must review its requests")
         raise NotAllowed("only members of the reviewers group may approve or deny")
     comment = _comment_with_reason(comment.strip(), deny_reason_id if resolution == "denied" else None)
-    resolved = {"status": resolution, "reviewer": reviewer, "resolved_at": timezone.now(), "comment": comment}
+    resolved = {"status": resolution, "resolved_by": reviewer, "cause": ResolutionCause.REVIEW,
+                "resolved_at": timezone.now(), "comment": comment}
     with transaction.atomic():
         # The conditional UPDATE is the claim: a second click, or a second reviewer, changes no row.
         changed = ApprovalRequest.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(**resolved)
         if changed != 1:
-            approval.refresh_from_db()
+            approval = ApprovalRequest.objects.select_related("resolved_by").get(pk=approval.pk)
             raise AlreadyResolved(_already_message(approval))
         _set(approval, resolved)
         record_approval_resolution(approval, reviewer=reviewer.get_username())
-        _after_resolution(approval)
+        approval_resolved.send(sender=ApprovalRequest, approval=approval)
     return approval
 
 
@@ -118,6 +117,7 @@ def expire_overdue(now=None) -> int:
     for approval in ApprovalRequest.objects.overdue(now).select_related("run"):
         expired = {
             "status": ApprovalStatus.EXPIRED,
+            "cause": ResolutionCause.EXPIRY,
             "resolved_at": timezone.now(),
             "comment": f"expired: nobody approved within {settings.GOVERNANCE_APPROVAL_TTL_SECONDS} seconds",
         }
@@ -127,37 +127,42 @@ def expire_overdue(now=None) -> int:
                 count += 1
                 _set(approval, expired)
                 record_approval_resolution(approval)
-                _after_resolution(approval)
+                approval_resolved.send(sender=ApprovalRequest, approval=approval)
     return count
 
 
-def deny_pending_for_run(run_id, *, comment: str, by: str = "") -> int:
-    """Deny every pending request of a run that ended (cancelled, failed); each is audited.
+def deny_for_cancelled_run(run_id, *, cancelled_by) -> list[ApprovalRequest]:
+    """Deny every pending request of a run `cancelled_by` (a user) just cancelled; returns them.
 
-    Call inside the transaction that ends the run. `by` names the person, if one acted.
+    Each names that person (`resolved_by`, and the reviewer of its audit record). Call inside the
+    transaction that cancels the run, with the run's events (which nudge live pages).
     """
+    return _deny_pending(run_id, cause=ResolutionCause.RUN_CANCELLED, by=cancelled_by, comment="")
+
+
+def deny_for_failed_run(run_id, *, error: str) -> list[ApprovalRequest]:
+    """Deny every pending request of a run that just failed, naming no person; returns them.
+
+    Call inside the transaction that fails the run, with the run's events (which nudge live pages).
+    """
+    return _deny_pending(run_id, cause=ResolutionCause.RUN_FAILED, by=None, comment="the run failed: " + error)
+
+
+def _deny_pending(run_id, *, cause: ResolutionCause, by, comment: str) -> list[ApprovalRequest]:
     pending = list(ApprovalRequest.objects.filter(run_id=run_id, status=ApprovalStatus.PENDING))
-    denied = {"status": ApprovalStatus.DENIED, "resolved_at": timezone.now(), "comment": comment}
+    denied = {"status": ApprovalStatus.DENIED, "cause": cause, "resolved_by": by, "resolved_at": timezone.now(),
+              "comment": comment}
     ApprovalRequest.objects.filter(pk__in=[a.pk for a in pending]).update(**denied)
     for approval in pending:
         _set(approval, denied)
-        record_approval_resolution(approval, reviewer=by)
-    if pending:
-        publish_dashboard_changed()
-    return len(pending)
+        record_approval_resolution(approval, reviewer=by.get_username() if by else "")
+    return pending
 
 
 def _set(approval: ApprovalRequest, fields: dict[str, Any]) -> None:
     """Give the in-memory row what the UPDATE just wrote (no second read of the row)."""
     for name, value in fields.items():
         setattr(approval, name, value)
-
-
-def _after_resolution(approval: ApprovalRequest) -> None:
-    from runs.tasks import enqueue_resume
-
-    enqueue_resume(approval.run_id)
-    publish_run_changed(approval.run_id)
 
 
 def _comment_with_reason(comment: str, deny_reason_id: int | None) -> str:
@@ -170,6 +175,5 @@ def _comment_with_reason(comment: str, deny_reason_id: int | None) -> str:
 
 
 def _already_message(approval: ApprovalRequest) -> str:
-    who = approval.reviewer.get_username() if approval.reviewer else "expiry"
     when = timezone.localtime(approval.resolved_at).strftime("%H:%M:%S") if approval.resolved_at else "earlier"
-    return f"Already {approval.status} by {who} at {when}; nothing was changed."
+    return f"Already {approval.outcome} at {when}; nothing was changed."

@@ -8,29 +8,24 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
-from runs.models import Run
+from governance import permissions
 
 from . import services
 from .forms import ResolveForm
 from .models import ApprovalRequest
 
 
-def pending_rows(user):
-    runs = Run.objects.visible_to(user)
-    return ApprovalRequest.objects.pending().filter(run__in=runs).select_related("run", "run__started_by")[:100]
-
-
 @login_required
 def queue(request) -> HttpResponse:
     template = "approvals/queue.html#approval-rows" if request.htmx else "approvals/queue.html"
-    return TemplateResponse(request, template, {"approvals": pending_rows(request.user)})
+    return TemplateResponse(request, template, {"approvals": ApprovalRequest.objects.queue_for(request.user).listed()})
 
 
 @login_required
 def detail(request, approval_id: int) -> HttpResponse:
-    runs = Run.objects.visible_to(request.user)
-    approval = get_object_or_404(ApprovalRequest.objects.select_related("run", "reviewer"), pk=approval_id,
-                                 run__in=runs)
+    approval = get_object_or_404(
+        ApprovalRequest.objects.visible_to(request.user).select_related("run", "resolved_by"), pk=approval_id
+    )
     form = ResolveForm(request.POST if request.method == "POST" else None)  # an empty POST shows its errors
     status = 200
     if request.method == "POST":
@@ -38,7 +33,7 @@ def detail(request, approval_id: int) -> HttpResponse:
             reason = form.cleaned_data["deny_reason"]
             try:
                 services.resolve_approval(
-                    approval_id=approval.pk, reviewer=request.user, resolution=form.cleaned_data["resolution"],
+                    approval=approval, reviewer=request.user, resolution=form.cleaned_data["resolution"],
                     comment=form.cleaned_data["comment"], deny_reason_id=reason.pk if reason else None,
                 )
             except services.NotAllowed as exc:
@@ -54,5 +49,5 @@ def detail(request, approval_id: int) -> HttpResponse:
             status = 400
         approval.refresh_from_db()
     context = {"approval": approval, "form": form, "can_resolve": approval.is_pending
-               and services.can_resolve(request.user, approval)}
+               and permissions.may_resolve(request.user, approval)}
     return TemplateResponse(request, "approvals/detail.html", context, status=status)

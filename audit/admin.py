@@ -4,21 +4,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from governance.admin import ReadOnlyAdmin
+
 from .models import AuditRecord
 
 
 @admin.register(AuditRecord)
-class AuditRecordAdmin(admin.ModelAdmin):
+class AuditRecordAdmin(ReadOnlyAdmin):
     list_display = ("seq", "occurred_at", "kind", "decision", "tool", "actor", "reviewer", "run_id")
     list_filter = ("kind", "decision")
     search_fields = ("tool", "reviewer", "actor", "call_id")
     show_full_result_count = False  # no COUNT(*) over a million rows on every page
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

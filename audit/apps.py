@@ -10,6 +10,6 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import configuration  # imports models: only once the app registry is ready
+        from . import configuration  # noqa: PLC0415 -- app loading: it imports models, ready only now
 
         configuration.connect(settings.GOVERNANCE_AUDITED_MODELS)

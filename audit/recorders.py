@@ -2,7 +2,7 @@
 
 Call these inside the transaction that makes the change they describe, so a change and its audit
 record commit together or not at all. Arguments arrive already redacted for display (see
-`governance.services.redact_call_arguments`); every text is scrubbed of secrets here again before
+`governance.assembly.redact_call_arguments`); every text is scrubbed of secrets here again before
 it is stored, and the search text is built from the same scrubbed values.
 """
 

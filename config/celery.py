@@ -5,6 +5,8 @@ import os
 from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger
 
+from governance.redaction import SecretsLogFilter
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("governance_dashboard")
@@ -16,8 +18,6 @@ app.autodiscover_tasks()
 @after_setup_task_logger.connect
 def _scrub_secrets_in_worker_logs(logger, **_kwargs) -> None:
     """Celery replaces the root logger's handlers in workers; give its handlers the secrets filter."""
-    from governance.redaction import SecretsLogFilter
-
     for handler in logger.handlers:
         if not any(isinstance(f, SecretsLogFilter) for f in handler.filters):
             handler.addFilter(SecretsLogFilter())

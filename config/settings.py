@@ -131,7 +131,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "approvals.context_processors.pending_approvals",
+                "approvals.context_processors.nav",
             ],
         },
     },
@@ -255,6 +255,8 @@ GOVERNANCE_AUDITED_MODELS = [
 GOVERNANCE_TOOL_MODULE_PREFIXES = env_list("GOVERNANCE_TOOL_MODULE_PREFIXES", ["governance.demo_tools"])
 # Members of this group may approve or deny; whoever started a run may not approve its requests
 # unless GOVERNANCE_ALLOW_SELF_APPROVAL is true.
+# The group the demo data gives the reviewer permissions to; being a reviewer is holding
+# approvals.resolve_approvalrequest (governance/permissions.py), whatever the group is called.
 REVIEWERS_GROUP = env_str("GOVERNANCE_REVIEWERS_GROUP", "reviewers")
 GOVERNANCE_ALLOW_SELF_APPROVAL = env_bool("GOVERNANCE_ALLOW_SELF_APPROVAL", False)
 # A pending approval request expires (counts as a denial) after this many seconds; 0 = never.

@@ -1,4 +1,5 @@
-"""Admin for tool registrations, policies and domain defaults. Validation lives on the models."""
+"""Admin for tool registrations, policies and domain defaults (validation lives on the models), and the
+read-only bases the history admins use (runs, approvals, audit)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,30 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
+from . import permissions
 from .models import DomainDefault, Policy, ToolRegistration
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History is read, never added to, changed or deleted through the admin."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class VisibleRunsAdmin(ReadOnlyAdmin):
+    """History of runs, showing an admin user only the runs the dashboard shows them (permissions)."""
+
+    run_path = "run__"  # from the listed model to its run; "" for runs themselves
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(permissions.visible_runs(request.user, through=self.run_path))
 
 
 @admin.register(ToolRegistration)

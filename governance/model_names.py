@@ -1,5 +1,5 @@
 """Which model names a run may ask for: the offered list (GOVERNANCE_MODELS), or any well-formed
-name when GOVERNANCE_ALLOW_ANY_MODEL is true. The start form and `runs.services.start_run` use the
+name when GOVERNANCE_ALLOW_ANY_MODEL is true. The start form and `runs.commands.start_run` use the
 same check, so a crafted post or a retry of an old run meets the same rule as the form."""
 
 from __future__ import annotations

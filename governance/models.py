@@ -11,10 +11,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
-
-class DecisionMode(models.TextChoices):
-    SUBMIT = "submit", "submit"
-    SUBMIT_V2 = "submit_v2", "submit_v2"
+from governance.guard.tools import DECISION_MODES
+from governance.redaction import RedactionPathError, parse_paths, unknown_paths
+from governance.registry import RegistrationError, describe_registration
 
 
 class ToolRegistration(models.Model):
@@ -44,7 +43,7 @@ class ToolRegistration(models.Model):
     target_argument = models.CharField(max_length=64, blank=True, help_text="Argument naming what the call acts on.")
     domain = models.CharField(max_length=100, default="customer_transactions")
     actor = models.CharField(max_length=100, blank=True, help_text="Empty: the run's actor.")
-    decision_mode = models.CharField(max_length=10, choices=DecisionMode.choices, default=DecisionMode.SUBMIT)
+    decision_mode = models.CharField(max_length=10, choices=[(m, m) for m in DECISION_MODES], default=DECISION_MODES[0])
     approve_above = models.DecimalField(
         max_digits=14, decimal_places=2, null=True, blank=True,
         help_text="Calls whose value is above this need a reviewer's approval (no Cedar needed).",
@@ -70,8 +69,6 @@ class ToolRegistration(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from governance.registry import RegistrationError, describe_registration
-
         try:
             described = describe_registration(self)
         except RegistrationError as exc:
@@ -83,8 +80,6 @@ class ToolRegistration(models.Model):
 
 
     def _check_redact_fields(self, schema: dict) -> None:
-        from governance.redaction import RedactionPathError, parse_paths, unknown_paths
-
         try:
             paths = parse_paths(self.redact_fields)
         except RedactionPathError as exc:
@@ -99,8 +94,6 @@ class ToolRegistration(models.Model):
 
     @property
     def redacted_paths(self) -> list[str]:
-        from governance.redaction import parse_paths
-
         return parse_paths(self.redact_fields)
 
 
@@ -125,7 +118,7 @@ class Policy(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from governance.policy import validate_policy_text
+        from governance.policy import validate_policy_text  # noqa: PLC0415 -- cedarpy only when a policy is saved
 
         tools = list(ToolRegistration.objects.values_list("name", flat=True))
         problems = validate_policy_text(self.cedar, name=self.name, tools=tools)

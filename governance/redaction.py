@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
+
 REDACTED = "[redacted]"
 SECRET = "[secret]"
 
@@ -88,8 +90,6 @@ def is_secret_field(name: str) -> bool:
 
 def configured_secrets() -> list[str]:
     """The secret values in the settings (API keys), longest first; empty values are left out."""
-    from django.conf import settings
-
     names = ("OPENAI_API_KEY", "BIGHUB_API_KEY", "SECRET_KEY")
     values = {str(getattr(settings, name, "") or "") for name in names}
     return sorted((v for v in values if len(v) >= 8), key=len, reverse=True)

@@ -1,36 +1,29 @@
-"""Runs in the admin: read-only history (runs are started from the dashboard, events never edited)."""
+"""Runs in the admin: read-only history (runs are started from the dashboard, events never edited),
+showing an admin user the runs the dashboard would show them."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
+from governance.admin import VisibleRunsAdmin
+
 from .models import Run, RunEvent, ToolExecution
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(Run)
-class RunAdmin(ReadOnlyAdmin):
-    list_display = ("id", "status", "started_by", "model", "created_at")
+class RunAdmin(VisibleRunsAdmin):
+    run_path = ""
+    list_display = ("id", "status", "started_by", "model", "recoveries", "retry_of", "created_at")
     list_filter = ("status",)
     search_fields = ("prompt", "final_text")
 
 
 @admin.register(RunEvent)
-class RunEventAdmin(ReadOnlyAdmin):
+class RunEventAdmin(VisibleRunsAdmin):
     list_display = ("run", "seq", "type", "created_at")
     list_filter = ("type",)
 
 
 @admin.register(ToolExecution)
-class ToolExecutionAdmin(ReadOnlyAdmin):
+class ToolExecutionAdmin(VisibleRunsAdmin):
     list_display = ("tool", "call_id", "run", "status", "started_at", "finished_at")

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 
 from approvals.models import ApprovalRequest
 
+from .commands import offered
 from .live import DASHBOARD_GROUP, run_group
 from .models import Run, RunEvent
 from .socket_session import CLOSE_SESSION_ENDED, SessionBoundConsumer
@@ -127,9 +128,7 @@ class RunConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
         if not events:
             return None, "", after
         run = Run.objects.select_related("started_by").get(pk=self.run_id)
-        from .views import run_actions
-
-        context = {"run": run, "events": events, **run_actions(self.user, run)}
+        context = {"run": run, "events": events, **offered(self.user, run)}
         html = render_to_string("runs/_live_update.html", context)
         self.texts_shown.update(e.payload.get("item_id") for e in events
                                 if e.type == "llm_text_done" and e.payload.get("item_id"))
@@ -176,14 +175,11 @@ class DashboardConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
     @database_sync_to_async
     def _render(self) -> str | None:
         """The update to send, or None when the socket's session ended (checked in the same read)."""
-        from approvals.views import pending_rows
-        from runs.views import run_rows
-
         if not self.session_holds():
             return None
         return render_to_string("runs/_dashboard_update.html", {
             "show": self.show,
-            "runs": run_rows(self.user) if "runs" in self.show else [],
-            "approvals": pending_rows(self.user) if "approvals" in self.show else [],
-            "pending_count": ApprovalRequest.objects.pending().count(),
+            "runs": Run.objects.listed_for(self.user) if "runs" in self.show else [],
+            "approvals": ApprovalRequest.objects.queue_for(self.user).listed() if "approvals" in self.show else [],
+            "pending_count": ApprovalRequest.objects.queue_for(self.user).count(),
         })

@@ -1,4 +1,4 @@
-"""The start-a-run form. Validation of the run itself lives in `runs.services.start_run`."""
+"""The start-a-run form. Validation of the run itself lives in `runs.commands.start_run`."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from .models import Run, RunStatus
+from .models import Run
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +52,9 @@ class Heartbeat:
             while not self._stop.wait(self.interval):
                 try:
                     close_old_connections()
-                    renewed = Run.objects.filter(
-                        pk=self.run_id, claim_id=self.claim_id, status=RunStatus.RUNNING
-                    ).update(heartbeat_at=timezone.now())
+                    renewed = Run.objects.held_by(self.run_id, self.claim_id, running=True).update(
+                        heartbeat_at=timezone.now()
+                    )
                 except Exception:
                     # The next beat tries again; if none gets through, the run is recovered.
                     logger.warning("could not renew the heartbeat of run %s", self.run_id, exc_info=True)

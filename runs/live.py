@@ -6,12 +6,14 @@ costs nothing and a browser never sees an event the database then rolled back.
 
 Groups: `run-<uuid hex>` for one run's page, `dashboard` for lists, the queue and nav counts,
 `session-<digest>` for the sockets one login session opened (closed at its logout).
+Streaming model text is the exception: it is not stored, so `DeltaBatcher` sends it at once, batched.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from typing import Any, Literal, TypedDict
 
 from asgiref.sync import async_to_sync
@@ -84,3 +86,29 @@ def on_user_logged_out(sender: Any, request: Any = None, **kwargs: Any) -> None:
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if session_key:
         publish_session_ended(session_key)
+
+
+class DeltaBatcher:
+    """Streaming text sent to the run page at most every DELTA_SECONDS, not once per token: a
+    publish per token cost about 1.7 ms each, a seventh of a run's time in the load benchmark.
+    Each publish is the text of one output item, named, so a page can tell a late piece of a text
+    it already shows whole (its `llm_text_done` event carries the same item id)."""
+
+    DELTA_SECONDS = 0.05
+
+    def __init__(self, run_id) -> None:
+        self.run_id, self.parts, self.item_id, self.sent_at = run_id, [], "", time.monotonic()
+
+    def add(self, text: str, item_id: str = "") -> None:
+        if item_id != self.item_id:
+            self.flush()
+            self.item_id = item_id
+        self.parts.append(text)
+        if time.monotonic() - self.sent_at >= self.DELTA_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.parts:
+            publish_text_delta(self.run_id, "".join(self.parts), self.item_id)
+            self.parts = []
+        self.sent_at = time.monotonic()

@@ -13,9 +13,19 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
+
+from governance import permissions
 
 
 class RunStatus(models.TextChoices):
+    """Where a run stands, in the dashboard's words.
+
+    The runner has its own (`RunState.status`: "approval_required", ...), which `for_runner` maps
+    here, the one place the two meet. The other words for waiting belong to other things: a
+    decision's outcome "requires_approval" (the policy's verdict) and a request's "pending".
+    """
+
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
@@ -23,19 +33,34 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
 
+    @classmethod
+    def for_runner(cls, state_status: str) -> RunStatus:
+        """The status of a run whose runner stopped with `state_status`; anything unexpected is a failure."""
+        return _FOR_RUNNER.get(state_status, cls.FAILED)
 
+
+_FOR_RUNNER = {"approval_required": RunStatus.AWAITING_APPROVAL, "completed": RunStatus.COMPLETED,
+               "failed": RunStatus.FAILED}
 FINAL_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
 
 
 class RunQuerySet(models.QuerySet):
     def visible_to(self, user) -> RunQuerySet:
-        """Reviewers and staff see every run; anyone else sees the runs they started."""
-        if user.is_superuser or user.is_staff or user.groups.filter(name=settings.REVIEWERS_GROUP).exists():
-            return self
-        return self.filter(started_by=user)
+        """The runs the user may see (governance.permissions)."""
+        return self.filter(permissions.visible_runs(user))
+
+    def listed_for(self, user) -> RunQuerySet:
+        """The runs list: the newest 50 runs the user may see, with who started them."""
+        return self.visible_to(user).select_related("started_by")[:50]
 
     def active(self) -> RunQuerySet:
         return self.exclude(status__in=FINAL_STATUSES)
+
+    def held_by(self, run_id, claim_id, *, running: bool = False) -> RunQuerySet:
+        """The run, if the worker's claim still holds it (writes conditional on this do nothing once the
+        run was taken over). `running=True` also wants it still running: not cancelled meanwhile."""
+        held = self.filter(pk=run_id, claim_id=claim_id)
+        return held.filter(status=RunStatus.RUNNING) if running else held
 
 
 class Run(models.Model):
@@ -57,6 +82,14 @@ class Run(models.Model):
     # and its old claim voided, so a worker that only looked dead can write nothing more.
     heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
     claim_id = models.UUIDField(null=True, blank=True, editable=False)
+    recoveries = models.PositiveIntegerField(
+        default=0, help_text="How many times recovery queued the run again after its worker stopped responding."
+    )
+    # One-to-one: a failed run is retried at most once, and the database holds to it.
+    retry_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="retry",
+        help_text="The failed run this run retries.",
+    )
 
     objects = RunQuerySet.as_manager()
 
@@ -67,13 +100,14 @@ class Run(models.Model):
         return f"run {str(self.id)[:8]} ({self.status})"
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("runs:detail", args=[self.pk])
 
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    def tool_names(self) -> list[str]:
+        return list(self.tools.values_list("name", flat=True))
 
 
 class RunEvent(models.Model):

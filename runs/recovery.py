@@ -15,10 +15,11 @@ A worker renews its run's `heartbeat_at` every few seconds while it drives it (r
   persistence), so execution is queued again (a duplicate finds the run claimed and does nothing).
 
 A stalled run is failed instead of queued again when it was queued again
-GOVERNANCE_RUN_MAX_RECOVERIES times already (something kills every worker that drives it, and
-retrying for ever would only grow its history), or when a tool call had started that its saved
-state does not include (possible only for runs claimed before heartbeats existed): the model would
-be asked again and could repeat the call under a new id, so the call could run twice.
+GOVERNANCE_RUN_MAX_RECOVERIES times already, as counted by `Run.recoveries` (something kills every
+worker that drives it, and retrying for ever would only grow its history), or when a tool call had
+started that its saved state does not include (possible only for runs claimed before heartbeats
+existed): the model would be asked again and could repeat the call under a new id, so the call
+could run twice.
 """
 
 from __future__ import annotations
@@ -28,14 +29,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
-from approvals.models import ApprovalRequest, ApprovalStatus
-from approvals.services import deny_pending_for_run
+from approvals.models import ApprovalRequest
+from approvals.services import deny_for_failed_run
 
-from .models import Run, RunEvent, RunStatus, ToolExecution
-from .services import append_event
+from .event_log import append_denials, append_event
+from .models import Run, RunStatus, ToolExecution
+from .queue import enqueue_execute, enqueue_resume
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +63,6 @@ def recover_stalled_runs(now: datetime | None = None) -> int:
 
 
 def _resend_execute(run_id, cutoff: datetime) -> int:
-    from .tasks import enqueue_execute
-
     with transaction.atomic():
         # Touching updated_at is the claim: one resend per window, whatever the number of passes.
         changed = Run.objects.filter(pk=run_id, status=RunStatus.QUEUED, updated_at__lt=cutoff).update(
@@ -85,11 +85,9 @@ def _stalled(cutoff: datetime) -> Q:
 
 
 def _requeue(run_id, cutoff: datetime) -> int:
-    from .tasks import enqueue_execute
-
     limit = settings.GOVERNANCE_RUN_MAX_RECOVERIES
     with transaction.atomic():
-        earlier = RunEvent.objects.filter(run_id=run_id, type="status", payload__detail=REQUEUED_DETAIL).count()
+        earlier = Run.objects.values_list("recoveries", flat=True).get(pk=run_id)
         if earlier >= limit:
             return _fail(run_id, cutoff, f"its worker stopped responding {earlier + 1} times; it is not queued again")
         unrecorded = _started_calls_missing_from_state(run_id)
@@ -102,7 +100,7 @@ def _requeue(run_id, cutoff: datetime) -> int:
         # The claim: only if the run is still running with a stale heartbeat (a second pass, or a
         # worker that renewed it meanwhile, changes nothing).
         changed = Run.objects.filter(Q(pk=run_id) & _stalled(cutoff)).update(
-            status=RunStatus.QUEUED, claim_id=None, updated_at=timezone.now()
+            status=RunStatus.QUEUED, claim_id=None, recoveries=F("recoveries") + 1, updated_at=timezone.now()
         )
         if changed != 1:
             return 0
@@ -134,7 +132,7 @@ def _fail(run_id, cutoff: datetime, error: str) -> int:
     )
     if changed != 1:
         return 0
-    deny_pending_for_run(run_id, comment="the run failed: " + error)
+    append_denials(run_id, deny_for_failed_run(run_id, error=error))
     append_event(run_id, "status", {"status": RunStatus.FAILED, "detail": error})
     logger.error("run %s failed: %s", run_id, error)
     return 1
@@ -147,7 +145,7 @@ def _forgotten_resumes(cutoff: datetime) -> list:
     read): most are waiting for a reviewer on a later call, and a LIMIT could hide the few that
     are stuck behind them.
     """
-    resolved_long_ago = ApprovalRequest.objects.filter(resolved_at__lt=cutoff).exclude(status=ApprovalStatus.PENDING)
+    resolved_long_ago = ApprovalRequest.objects.resolved().filter(resolved_at__lt=cutoff)
     paused = Run.objects.filter(
         status=RunStatus.AWAITING_APPROVAL, updated_at__lt=cutoff, pk__in=resolved_long_ago.values("run_id")
     ).values_list("pk", "state__pending")
@@ -160,8 +158,6 @@ def _forgotten_resumes(cutoff: datetime) -> list:
 
 
 def _resend_resume(run_id, cutoff: datetime) -> int:
-    from .tasks import enqueue_resume
-
     with transaction.atomic():
         # Touching updated_at is the claim: the next pass (or a concurrent one) skips this run
         # for a stall window, so a slow queue is not flooded with duplicate resumes.

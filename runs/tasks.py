@@ -1,37 +1,28 @@
-"""Celery tasks for runs: thin wrappers that call one service function each.
+"""Celery tasks for runs: thin wrappers that call one function each; they sit on top of the app.
 
 `execute_run` and `resume_run` take a run id; `recover_stalled_runs` is sent by beat (see
-CELERY_BEAT_SCHEDULE) and queues again the runs whose worker died.
+CELERY_BEAT_SCHEDULE) and queues again the runs whose worker died. Others enqueue them by name
+(`runs.queue`), so no module below this one imports it.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import transaction
 
-from . import recovery, services
+from . import recovery, worker
+from .queue import EXECUTE_RUN, RECOVER_STALLED_RUNS, RESUME_RUN
 
 
-@shared_task(name="runs.execute_run")
+@shared_task(name=EXECUTE_RUN)
 def execute_run(*, run_id: str) -> None:
-    services.execute_run(run_id=run_id)
+    worker.execute_run(run_id=run_id)
 
 
-@shared_task(name="runs.resume_run")
+@shared_task(name=RESUME_RUN)
 def resume_run(*, run_id: str) -> None:
-    services.resume_run(run_id=run_id)
+    worker.resume_run(run_id=run_id)
 
 
-@shared_task(name="runs.recover_stalled_runs")
+@shared_task(name=RECOVER_STALLED_RUNS)
 def recover_stalled_runs() -> int:
     return recovery.recover_stalled_runs()
-
-
-def enqueue_execute(run_id) -> None:
-    """Enqueue the run's execution once the current transaction commits."""
-    transaction.on_commit(lambda: execute_run.delay(run_id=str(run_id)))
-
-
-def enqueue_resume(run_id) -> None:
-    """Enqueue the run's resume once the current transaction commits."""
-    transaction.on_commit(lambda: resume_run.delay(run_id=str(run_id)))

@@ -1,4 +1,4 @@
-"""Run pages: the live list, the start form, a run's live detail, cancel, retry. Logic lives in services."""
+"""Run pages: the live list, the start form, a run's live detail, cancel, retry. Logic lives in commands."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from django_htmx.middleware import HtmxDetails
 
 from audit.search import run_trail
 
-from . import retry, services
+from . import commands
 from .forms import StartRunForm
-from .models import Run, RunStatus
+from .models import Run
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -24,24 +24,10 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def run_rows(user):
-    return Run.objects.visible_to(user).select_related("started_by")[:50]
-
-
-def run_actions(user, run: Run) -> dict:
-    """What the run's status section offers this user; the page and its live updates use the same."""
-    retried_as = retry.retried_as(run) if run.status == RunStatus.FAILED else None
-    return {
-        "can_cancel": not run.is_final and services.can_cancel(user, run),
-        "can_retry": retried_as is None and retry.can_retry(user, run),
-        "retried_as": retried_as,
-    }
-
-
 @login_required
 def run_list(request: HtmxHttpRequest) -> HttpResponse:
     template = "runs/list.html#run-rows" if request.htmx else "runs/list.html"
-    return TemplateResponse(request, template, {"runs": run_rows(request.user)})
+    return TemplateResponse(request, template, {"runs": Run.objects.listed_for(request.user)})
 
 
 @login_required
@@ -50,11 +36,11 @@ def run_new(request: HtmxHttpRequest) -> HttpResponse:
     form = StartRunForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            run = services.start_run(
+            run = commands.start_run(
                 user=request.user, prompt=form.cleaned_data["prompt"], model=form.cleaned_data["model"],
                 tool_names=[t.name for t in form.cleaned_data["tools"]],
             )
-        except services.RunInputError as exc:
+        except commands.RunInputError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         else:
             if request.htmx:
@@ -72,7 +58,7 @@ def run_detail(request: HtmxHttpRequest, run_id) -> HttpResponse:
     # would never be corrected, since the page asks only for events after that one.
     run = Run.objects.select_related("started_by").get(pk=run.pk)
     context = {"run": run, "events": events, "last_seq": events[-1].seq if events else 0,
-               "audit_trail": run_trail(run.pk), **run_actions(request.user, run)}
+               "audit_trail": run_trail(run.pk), **commands.offered(request.user, run)}
     template = "runs/detail.html#run-status" if request.htmx else "runs/detail.html"
     return TemplateResponse(request, template, context)
 
@@ -81,7 +67,7 @@ def run_detail(request: HtmxHttpRequest, run_id) -> HttpResponse:
 @require_POST
 def run_cancel(request: HtmxHttpRequest, run_id) -> HttpResponse:
     run = get_object_or_404(Run.objects.visible_to(request.user), pk=run_id)
-    if services.cancel_run(run=run, user=request.user):
+    if commands.cancel_run(run=run, user=request.user):
         messages.success(request, "The run was cancelled.")
     else:
         messages.error(request, "This run cannot be cancelled (it has ended, or you may not cancel it).")
@@ -93,11 +79,11 @@ def run_cancel(request: HtmxHttpRequest, run_id) -> HttpResponse:
 def run_retry(request: HtmxHttpRequest, run_id) -> HttpResponse:
     run = get_object_or_404(Run.objects.visible_to(request.user), pk=run_id)
     try:
-        new_run = retry.retry_run(run=run, user=request.user)
-    except retry.RetryRefused as exc:
+        new_run = commands.retry_run(run=run, user=request.user)
+    except commands.RetryRefused as exc:
         messages.error(request, str(exc))
         return _to(request, run)
-    messages.success(request, f"This is a new run retrying run {retry.short_id(run)}.")
+    messages.success(request, f"This is a new run retrying run {commands.short_id(run)}.")
     return _to(request, new_run)
 
 

@@ -98,3 +98,19 @@ def reviewer_page(client, reviewer, django_assert_num_queries):
         return response.content.decode()
 
     return get
+
+
+@pytest.fixture
+def migrate():
+    """`migrate(targets)` moves the test database's schema to those migrations and returns their
+    historical apps; afterwards the schema is put back to the latest. Needs django_db(transaction=True)."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    def to(targets):
+        executor = MigrationExecutor(connection)
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    yield to
+    to(MigrationExecutor(connection).loader.graph.leaf_nodes())

@@ -47,10 +47,10 @@ def register_demo_tools() -> None:
 
 def start_run_now(user, prompt: str, tools=("refund_payment", "lookup_order", "delete_customer")):
     """Start a run and drive it in this process until it pauses or ends; returns it refreshed."""
-    from runs import services
+    from runs import commands, worker
 
-    run = services.start_run(user=user, prompt=prompt, model="gpt-4.1", tool_names=list(tools))
-    services.execute_run(run_id=run.pk)
+    run = commands.start_run(user=user, prompt=prompt, model="gpt-4.1", tool_names=list(tools))
+    worker.execute_run(run_id=run.pk)
     run.refresh_from_db()
     return run
 

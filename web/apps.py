@@ -8,4 +8,4 @@ class WebConfig(AppConfig):
     verbose_name = "Site"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401 -- connects the signal receivers once apps are loaded
+        from . import receivers  # noqa: F401, PLC0415 -- app loading: connects the receivers once apps are ready

@@ -22,7 +22,7 @@ from .core import Reply, ResponsesEmulator, TransportFailure
 
 def http_module() -> ModuleType:
     """The HTTP library the installed openai SDK is built on: httpx2 for openai>=3, else httpx."""
-    import openai
+    import openai  # noqa: PLC0415 -- which SDK is installed is asked only when a transport is built
 
     major = int(str(getattr(openai, "__version__", "2")).split(".")[0])
     return importlib.import_module("httpx2" if major >= 3 else "httpx")

@@ -71,7 +71,7 @@ _FALLBACK_INCLUDES = (
 def _sdk_params() -> frozenset[str]:
     """The create parameters the installed SDK knows, so a newer SDK's fields are not rejected."""
     try:
-        from openai.types.responses import response_create_params as params
+        from openai.types.responses import response_create_params as params  # noqa: PLC0415 -- guarded: see except
     except ImportError:  # pragma: no cover - the SDK is a dependency
         return _FALLBACK_PARAMS
     keys: set[str] = set()
@@ -82,7 +82,9 @@ def _sdk_params() -> frozenset[str]:
 
 def _sdk_includes() -> tuple[str, ...]:
     try:
-        from openai.types.responses.response_includable import ResponseIncludable
+        from openai.types.responses.response_includable import (  # noqa: PLC0415 -- guarded: see except
+            ResponseIncludable,
+        )
     except ImportError:  # pragma: no cover
         return _FALLBACK_INCLUDES
     return typing.get_args(ResponseIncludable) or _FALLBACK_INCLUDES

@@ -22,16 +22,15 @@ from governance.decisions import ActionRequest, Decision
 
 from .drivers import DriverContext, drive_async, drive_sync
 from .errors import AdapterConfigurationError
-from .loop import LoopConfig, drive, resolve
+from .loop import Failed, LoopConfig, _action_for, _fail_mode_decision, drive, resolve
 from .payloads import approval_context, normalise_callback_answer, run_payload
 from .resilience import CircuitBreaker, ProviderResilience
 from .state import RunState
-from .tools import ToolRegistry
+from .tools import DECISION_MODES, ToolRegistry
 
 logger = logging.getLogger("governance.guard")
 
 SOURCE_VERSION = "governance-dashboard@0.1.0"
-DECISION_MODES = ("submit", "submit_v2")
 FAIL_MODES = ("closed", "open")
 
 
@@ -108,10 +107,13 @@ class _GuardBase:
     def _default_openai_client(self, api_key: str | None) -> Any:
         key = api_key or os.environ.get("OPENAI_API_KEY")
         if key:
-            import openai
+            import openai  # noqa: PLC0415 -- the SDK loads only when no client is passed
 
             return (openai.AsyncOpenAI if self._async else openai.OpenAI)(api_key=key, max_retries=0)
-        from governance.emulator import make_async_openai_client, make_openai_client
+        from governance.emulator import (  # noqa: PLC0415 -- the offline emulator only when no key is given
+            make_async_openai_client,
+            make_openai_client,
+        )
 
         logger.info("no OpenAI key: using the offline Responses API emulator (demo model)")
         return make_async_openai_client() if self._async else make_openai_client()
@@ -119,15 +121,21 @@ class _GuardBase:
     def _default_backend(self, bighub_client: Any, bighub_api_key: str | None, base_url: str | None,
                          policies: list[Any] | None) -> Any:
         if bighub_client is not None or bighub_api_key:
-            from governance.backends.bighub import AsyncBighubBackend, BighubBackend
+            from governance.backends.bighub import (  # noqa: PLC0415 -- only with a BIGHUB key or client
+                AsyncBighubBackend,
+                BighubBackend,
+            )
 
             if bighub_client is None:
-                import bighub
+                import bighub  # noqa: PLC0415 -- the BIGHUB SDK only when no client is passed
 
                 kwargs = {"api_key": bighub_api_key, **({"base_url": base_url} if base_url else {})}
                 bighub_client = (bighub.AsyncBighubClient if self._async else bighub.BighubClient)(**kwargs)
             return (AsyncBighubBackend if self._async else BighubBackend)(bighub_client)
-        from governance.policy import AsyncEmbeddedPolicyEngine, EmbeddedPolicyEngine
+        from governance.policy import (  # noqa: PLC0415 -- cedarpy loads only when no BIGHUB backend is used
+            AsyncEmbeddedPolicyEngine,
+            EmbeddedPolicyEngine,
+        )
 
         return (AsyncEmbeddedPolicyEngine if self._async else EmbeddedPolicyEngine)(policies or [])
 
@@ -202,8 +210,6 @@ class _GuardBase:
         )
 
     def _action(self, name: str, arguments: dict[str, Any]) -> ActionRequest:
-        from .loop import _action_for
-
         if name not in self._registry:
             raise AdapterConfigurationError(f"unknown tool {name!r}: registered tools are {self._registry.names()}")
         return _action_for(self._registry.get(name), self._loop_config(), arguments, "check_tool", "check_tool")
@@ -231,8 +237,6 @@ class _GuardBase:
         return RunState.from_dict(run_state)
 
     def _fail_mode_check(self, name: str, arguments: dict[str, Any], exc: Exception) -> dict[str, Any]:
-        from .loop import Failed, _fail_mode_decision
-
         return self._check_payload(name, arguments, _fail_mode_decision(self.fail_mode, Failed(exc)))
 
 

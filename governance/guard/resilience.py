@@ -90,7 +90,7 @@ def _require(value: Any, name: str, *, integer: bool = False, positive: bool = F
 
 def is_transient(exc: BaseException) -> bool:
     """True for the OpenAI errors worth retrying: connection errors (timeouts included), rate limits."""
-    import openai  # imported here: the guard package must not pay for the SDK until a call fails
+    import openai  # noqa: PLC0415 -- the guard package must not pay for the SDK until a call fails
 
     return isinstance(exc, openai.APIConnectionError | openai.RateLimitError)
 

@@ -13,7 +13,9 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-RunStatus = Literal["running", "approval_required", "completed", "failed"]
+# Where the runner stands, in the published adapter's words (the dashboard maps them to its own once,
+# in runs.models.RunStatus.for_runner).
+StateStatus = Literal["running", "approval_required", "completed", "failed"]
 
 STATE_SCHEMA_VERSION = 1
 
@@ -47,7 +49,7 @@ class RunState:
     rounds: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
     pending: list[PendingApproval] = field(default_factory=list)
-    status: RunStatus = "running"
+    status: StateStatus = "running"
     last_response: dict[str, Any] | None = None
     error: str | None = None
     source_version: str = ""

@@ -16,8 +16,8 @@ from django.utils import timezone
 from agents.keys import revoke_key
 from agents.models import ActivityKind, AgentActivity, AgentKey
 from audit.models import AuditKind, AuditRecord
+from governance.assembly import build_guard
 from governance.models import DomainDefault, Policy, ToolRegistration
-from governance.services import build_guard
 from tests.agents.support import DEMO_CALLS
 from tests.agents.support import api_state as state
 from tests.factories import make_agent_key

@@ -17,9 +17,9 @@ from agents.keys import revoke_key
 from agents.models import ActivityKind, AgentActivity, AgentKey
 from audit.models import AuditKind, AuditRecord
 from governance import demo_tools
+from governance.assembly import build_guard
 from governance.backends.bighub_mapping import decision_from_reply
 from governance.guard import GuardedOpenAI
-from governance.services import build_guard
 from tests.agents.support import DEMO_CALLS
 from tests.factories import make_agent_key, register_demo_tools
 

@@ -14,7 +14,7 @@ from django.db import connection
 from approvals import services as approvals
 from approvals.models import ApprovalRequest, ApprovalStatus
 from governance.models import ToolRegistration
-from runs import services
+from runs import worker
 from runs.models import Run, RunStatus
 from tests.factories import make_user, register_demo_tools, start_run_now
 from tests.support import demo_tools
@@ -30,8 +30,8 @@ def test_approve_resumes_and_runs_tool_once(operator, reviewer):
     run = start_run_now(operator, "Refund order ord_7 for 250")
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved", comment="fine")
-    services.resume_run(run_id=run.pk)
-    services.resume_run(run_id=run.pk)  # a retried task finds nothing left to do
+    worker.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)  # a retried task finds nothing left to do
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
     assert demo_tools.EXECUTIONS == [{"tool": "refund_payment", "order_id": "ord_7", "amount": 250.0}]
@@ -48,7 +48,7 @@ def test_second_click_is_refused_with_who_resolved(operator, reviewer):
         approvals.resolve_approval(approval_id=approval.pk, reviewer=other, resolution="denied")
     assert str(caught.value).startswith("Already approved by rita at ")
     approval.refresh_from_db()
-    assert (approval.status, approval.reviewer) == ("approved", reviewer)
+    assert (approval.status, approval.resolved_by) == ("approved", reviewer)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -76,8 +76,8 @@ def test_concurrent_approve_and_deny_one_wins_one_execution():
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["already", "won"]
-    services.resume_run(run_id=run.pk)
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     approval.refresh_from_db()
     expected = 1 if approval.status == ApprovalStatus.APPROVED else 0
     assert len([e for e in demo_tools.EXECUTIONS if e["order_id"] == "ord_8"]) == expected
@@ -89,7 +89,7 @@ def test_deny_sends_reason_to_model(operator, reviewer):
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="denied",
                                comment="customer already refunded")
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
     assert demo_tools.EXECUTIONS == []
@@ -102,7 +102,7 @@ def test_expiry_counts_as_denial(operator, settings):
     run = start_run_now(operator, "Refund order ord_10 for 500")
     ApprovalRequest.objects.filter(run=run).update(expires_at="2000-01-01T00:00:00Z")
     assert approvals.expire_overdue() == 1
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
     assert _statuses(run) == ["approval_required", "expired"]
@@ -131,7 +131,7 @@ def test_policy_tightened_after_approval_blocks_call(operator, reviewer):
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
     ToolRegistration.objects.filter(name="refund_payment").update(block_above=Decimal("400"))
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     run.refresh_from_db()
     assert demo_tools.EXECUTIONS == []
     assert _statuses(run) == ["approval_required", "blocked"]
@@ -143,7 +143,7 @@ def test_tampered_digest_never_runs(operator, reviewer):
     approval = ApprovalRequest.objects.get(run=run)
     ApprovalRequest.objects.filter(pk=approval.pk).update(arguments_digest="0" * 64)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     run.refresh_from_db()
     assert demo_tools.EXECUTIONS == []
     assert _statuses(run) == ["approval_required", "denied"]
@@ -154,6 +154,6 @@ def test_disabled_tool_after_approval_never_runs(operator, reviewer):
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
     ToolRegistration.objects.filter(name="refund_payment").update(enabled=False)
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     assert demo_tools.EXECUTIONS == []
     assert Run.objects.get(pk=run.pk).status == RunStatus.COMPLETED

@@ -15,11 +15,11 @@ from django.db import transaction
 from django.forms import MultiWidget
 from django.urls import reverse
 
+from approvals.demo_data import seed_demo
 from approvals.models import DenyReason
 from audit.chain import verify_chain
 from audit.models import AuditChainHead, AuditRecord
 from audit.recorders import SYSTEM_NOTE, record_configuration_change
-from governance.demo_data import seed_demo
 from governance.models import DomainDefault, Policy, ToolRegistration
 from governance.redaction import is_secret_field
 from tests.factories import make_user

@@ -13,7 +13,7 @@ from audit.chain import verify_chain
 from audit.models import AuditRecord
 from audit.recorders import record_run_event
 from governance.models import ToolRegistration
-from runs import services
+from runs import commands, worker
 from tests.factories import start_run_now
 from tests.support import demo_tools
 
@@ -55,7 +55,7 @@ def test_approval_then_execution_with_the_reviewer(operator, reviewer):
     run = start_run_now(operator, "Refund order ord_7 for 250")
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved", comment="known")
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     decisions = [(r.kind, r.decision, r.reviewer, r.approval_id) for r in
                  AuditRecord.objects.filter(run_id=run.pk).exclude(kind="run_status").order_by("seq")]
     assert decisions == [
@@ -71,12 +71,12 @@ def test_denial_expiry_and_cancellation_are_recorded(operator, reviewer):
     denied = start_run_now(operator, "Refund order ord_1 for 250")
     approvals.resolve_approval(approval_id=ApprovalRequest.objects.get(run=denied).pk, reviewer=reviewer,
                                resolution="denied", comment="not this one")
-    services.resume_run(run_id=denied.pk)
+    worker.resume_run(run_id=denied.pk)
     expired = start_run_now(operator, "Refund order ord_2 for 300")
     ApprovalRequest.objects.filter(run=expired).update(expires_at="2000-01-01T00:00:00Z")
     assert approvals.expire_overdue() == 1
     cancelled = start_run_now(operator, "Refund order ord_3 for 350")
-    services.cancel_run(run=cancelled, user=operator)
+    commands.cancel_run(run=cancelled, user=operator)
 
     def approval_record(run):
         return AuditRecord.objects.filter(run_id=run.pk, kind="approval").values_list("decision", "reviewer").get()
@@ -93,7 +93,7 @@ def test_redacted_fields_are_never_stored_or_shown(operator, reviewer, client):
     run = start_run_now(operator, "Refund order ord_77731 for 250")
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     # The tool got the real value; nothing stored for display or audit has it.
     assert demo_tools.EXECUTIONS == [{"tool": "refund_payment", "order_id": "ord_77731", "amount": 250.0}]
     approval.refresh_from_db()
@@ -129,3 +129,14 @@ def test_secrets_reach_neither_the_audit_log_nor_the_application_log(settings, c
             logging.getLogger("runs").exception("call failed")
     assert key not in caplog.text and settings.OPENAI_API_KEY not in caplog.text
     assert "calling with key [secret] and [secret]" in caplog.text
+
+
+def test_cancel_records_its_denial_naming_who_cancelled(client, operator):
+    run = start_run_now(operator, "Refund order ord_3 for 350")
+    client.force_login(operator)
+    client.post(f"/runs/{run.pk}/cancel/")
+
+    approval = AuditRecord.objects.get(run_id=run.pk, kind="approval")
+    denial = AuditRecord.objects.get(run_id=run.pk, kind="decision", decision="denied")
+    assert (approval.decision, approval.reviewer) == ("denied", "olivia")
+    assert (denial.tool, denial.reason) == ("refund_payment", "denied because olivia cancelled the run")

@@ -37,7 +37,7 @@ def test_simultaneous_approve_and_deny(make_stack):
     loser = next(a for a in answers if a.status_code == 409)
     assert "Already " in loser.text and "nothing was changed" in loser.text
     (status, reviewer), = stack.sql("SELECT a.status, u.username FROM approvals_approvalrequest a JOIN auth_user u "
-                                    "ON u.id = a.reviewer_id WHERE a.id = %s", [approval_id])
+                                    "ON u.id = a.resolved_by_id WHERE a.id = %s", [approval_id])
     assert (status, reviewer) in {("approved", "reviewer"), ("denied", "admin")}
     wait_for(lambda: stack.sql("SELECT 1 FROM runs_run WHERE id = %s AND status = 'completed'", [run_id]), 30,
              "the run to complete")

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 
-from governance import services as governance_services
+from governance import assembly
 from governance.emulator import ResponsesEmulator, make_openai_client
 
 
@@ -19,8 +19,8 @@ def emulator(monkeypatch, settings) -> ResponsesEmulator:
     settings.GOVERNANCE_PROVIDER_MAX_RETRIES = 2
     emulator = ResponsesEmulator()
     client = make_openai_client(emulator)
-    monkeypatch.setattr(governance_services, "_openai_client", client)
-    assert governance_services.openai_client() is client
+    monkeypatch.setattr(assembly, "_openai_client", client)
+    assert assembly.openai_client() is client
     return emulator
 
 

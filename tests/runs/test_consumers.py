@@ -380,4 +380,27 @@ async def test_delta_of_a_new_text_is_sent_with_what_it_belongs_to():
     assert await comm.receive_from() == (
         '<pre id="streaming-text" hx-swap-oob="beforeend" data-delta data-item="msg_2">'
         'Now the &lt;b&gt;refund&lt;/b&gt;</pre>\n')
+
+
+@sync_to_async
+def pending_requests_on_runs_of(username: str, count: int) -> None:
+    from approvals.models import ApprovalRequest
+
+    owner = make_user(username)
+    for number in range(count):
+        run = Run.objects.create(started_by=owner, prompt="p", model="m", status="awaiting_approval")
+        ApprovalRequest.objects.create(run=run, call_id=f"call_{number}", tool="refund_payment", arguments={},
+                                       arguments_digest="0" * 64, decision={"outcome": "requires_approval"})
+
+
+async def test_dashboard_count_of_an_operator_is_what_their_queue_lists():
+    """The nav count sent to an operator counts only the requests their queue shows (none of others' runs)."""
+    await pending_requests_on_runs_of("owen", 2)
+    operator = await sync_to_async(make_user)("olivia")
+    comm = await communicator(DashboardConsumer, "/ws/dashboard/?show=approvals", operator)
+    comm.scope["query_string"] = b"show=approvals"
+    assert (await comm.connect())[0]
+    frame = await comm.receive_from()
+    assert re.search(r'<span id="pending-count"[^>]*>(\d+)</span>', frame).group(1) == "0"
+    assert frame.count("review</a>") == 0
     await comm.disconnect()

@@ -1,5 +1,5 @@
-"""The OpenAI side failing, seen from a run: through runs.services, the real runner and policy
-engine, and the emulator behind the client `governance.services.openai_client()` hands out.
+"""The OpenAI side failing, seen from a run: through runs.worker, the real runner and policy engine,
+and the emulator behind the client `governance.assembly.openai_client()` hands out.
 
 Transient failures (429 rate limits, timeouts, dropped connections) within
 GOVERNANCE_PROVIDER_MAX_RETRIES are retried and the run completes; a provider that keeps failing
@@ -15,7 +15,7 @@ from django.urls import reverse
 from approvals import services as approvals
 from approvals.models import ApprovalRequest
 from governance.emulator import Fault, ResponsesEmulator
-from runs import services
+from runs import worker
 from runs.models import RunStatus, ToolExecution
 from tests.factories import start_run_now
 from tests.support import demo_tools
@@ -65,7 +65,7 @@ def test_rate_limit_after_an_approval_is_retried_and_the_tool_runs_once(operator
     emulator.inject(Fault.rate_limit(retry_after=0), times=2)
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
     assert "re_ord_7" in run.final_text
@@ -100,8 +100,8 @@ def test_provider_failing_after_a_tool_ran_fails_the_run_without_running_it_agai
     emulator.inject(Fault.rate_limit(retry_after=0), times=3)
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
-    services.resume_run(run_id=run.pk)
-    services.resume_run(run_id=run.pk)  # a redelivered resume finds nothing to do
+    worker.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)  # a redelivered resume finds nothing to do
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert run.error.startswith("model call failed: RateLimitError: Error code: 429")

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from approvals import services as approvals
 from approvals.models import ApprovalRequest, ApprovalStatus
-from runs import services
+from runs import commands, worker
 from runs.models import Run, RunStatus, ToolExecution
 from runs.recovery import REQUEUED_DETAIL, recover_stalled_runs
 from tests.factories import make_user
@@ -43,7 +43,7 @@ def _later(seconds: float = 60):
 
 
 def _start(user, prompt: str) -> Run:
-    return services.start_run(user=user, prompt=prompt, model="gpt-4.1",
+    return commands.start_run(user=user, prompt=prompt, model="gpt-4.1",
                               tool_names=["refund_payment", "lookup_order", "delete_customer"])
 
 
@@ -51,7 +51,7 @@ def _dies_in_model_call(monkeypatch) -> None:
     def create(**_kwargs):
         raise WorkerKilled
 
-    monkeypatch.setattr("governance.services.openai_client", lambda: SimpleNamespace(responses=SimpleNamespace(
+    monkeypatch.setattr("governance.assembly.openai_client", lambda: SimpleNamespace(responses=SimpleNamespace(
         create=create)))
 
 
@@ -80,7 +80,7 @@ def _executed_by_dying_worker(monkeypatch, run: Run, dies) -> None:
     with monkeypatch.context() as patch:
         dies(patch)
         with pytest.raises(WorkerKilled):
-            services.execute_run(run_id=run.pk)
+            worker.execute_run(run_id=run.pk)
     assert Run.objects.get(pk=run.pk).status == RunStatus.RUNNING
 
 
@@ -124,6 +124,7 @@ def test_run_whose_worker_died_in_the_model_call_is_queued_again_and_completes(
         ("status", "completed"),
     ]
     assert run.events.filter(type="status", payload__detail=REQUEUED_DETAIL).count() == 1
+    assert run.recoveries == 1
     _assert_seq_has_no_gap_or_duplicate(run)
 
 
@@ -188,7 +189,7 @@ def test_paused_run_with_an_approval_nobody_applied_is_resumed(
     operator, reviewer, django_capture_on_commit_callbacks
 ):
     run = _start(operator, "Refund order ord_7 for 250")
-    services.execute_run(run_id=run.pk)
+    worker.execute_run(run_id=run.pk)
     approval = ApprovalRequest.objects.get(run=run)
     # The resume this queues is lost (the test never runs its after-commit callbacks), as when
     # Redis lost it or the web process died before sending it.
@@ -209,10 +210,10 @@ def test_resume_is_sent_again_only_for_the_calls_the_run_still_waits_for(
     operator, reviewer, django_capture_on_commit_callbacks
 ):
     run = _start(operator, "Refund order ord_7 for 250 and refund ord_8 for 300")
-    services.execute_run(run_id=run.pk)
+    worker.execute_run(run_id=run.pk)
     first, second = ApprovalRequest.objects.filter(run=run).order_by("pk")
     approvals.resolve_approval(approval_id=first.pk, reviewer=reviewer, resolution="approved")
-    services.resume_run(run_id=run.pk)  # applied: the run now waits for the second refund only
+    worker.resume_run(run_id=run.pk)  # applied: the run now waits for the second refund only
     assert Run.objects.get(pk=run.pk).status == RunStatus.AWAITING_APPROVAL
 
     assert _recover(django_capture_on_commit_callbacks, now=_later()) == 0  # an old approval, but applied
@@ -226,7 +227,7 @@ def test_resume_is_sent_again_only_for_the_calls_the_run_still_waits_for(
 
 def test_paused_run_waiting_for_a_reviewer_is_left_alone(operator, django_capture_on_commit_callbacks):
     run = _start(operator, "Refund order ord_7 for 250")
-    services.execute_run(run_id=run.pk)
+    worker.execute_run(run_id=run.pk)
 
     assert _recover(django_capture_on_commit_callbacks, now=_later(3600)) == 0
 
@@ -264,7 +265,7 @@ def test_worker_that_only_looked_dead_writes_nothing_after_its_run_was_taken_ove
 
     monkeypatch.setattr(demo_tools, "lookup_order", frozen_lookup)
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        services.execute_run(run_id=run.pk)
+        worker.execute_run(run_id=run.pk)
     monkeypatch.setattr(demo_tools, "lookup_order", original)
     assert Run.objects.get(pk=run.pk).status == RunStatus.QUEUED  # the old worker wrote nothing more
 
@@ -351,12 +352,16 @@ def test_two_recovery_passes_at_once_queue_the_run_once(monkeypatch):
             _start(operator, "Look up order ord_100")  # committed, then executed at once (eager), and died
     run = Run.objects.get(started_by=operator)
     assert run.status == RunStatus.RUNNING
+    # The worker died a minute ago: its heartbeat is moved back, not the passes' clock forward. A pass
+    # an hour "later" would also see the heartbeat the winner's new worker has just written as stale.
+    a_minute_ago = timezone.now() - timedelta(seconds=60)
+    Run.objects.filter(pk=run.pk).update(heartbeat_at=a_minute_ago, updated_at=a_minute_ago)
     barrier, acted = threading.Barrier(2), []
 
     def recovery_pass():
         barrier.wait()
         try:
-            acted.append(recover_stalled_runs(now=_later()))
+            acted.append(recover_stalled_runs())
         finally:
             connection.close()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -19,7 +19,7 @@ from approvals.models import ApprovalRequest
 from audit.models import AuditRecord
 from governance.emulator import Fault
 from governance.models import ToolRegistration
-from runs import retry, services
+from runs import commands, worker
 from runs.models import Run, RunEvent, RunStatus, ToolExecution
 from tests.factories import make_user, register_demo_tools, start_run_now
 from tests.support import demo_tools
@@ -105,13 +105,13 @@ def test_retry_does_not_carry_over_the_failed_runs_state(operator, reviewer, emu
     emulator.inject(Fault.server_error())
     approvals.resolve_approval(approval_id=ApprovalRequest.objects.get(run=run).pk, reviewer=reviewer,
                                resolution="approved")
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert len(demo_tools.EXECUTIONS) == 1
 
-    new = retry.retry_run(run=run, user=operator)
-    services.execute_run(run_id=new.pk)
+    new = commands.retry_run(run=run, user=operator)
+    worker.execute_run(run_id=new.pk)
     new.refresh_from_db()
     assert new.status == RunStatus.AWAITING_APPROVAL
     assert ApprovalRequest.objects.get(run=new).status == "pending"
@@ -156,8 +156,8 @@ def test_retry_of_a_run_that_did_not_fail_is_refused(client, operator, prompt, s
 
 
 def test_cancelled_run_cannot_be_retried(client, operator):
-    run = services.start_run(user=operator, prompt="Look up order ord_1", model="gpt-4.1", tool_names=["lookup_order"])
-    assert services.cancel_run(run=run, user=operator)
+    run = commands.start_run(user=operator, prompt="Look up order ord_1", model="gpt-4.1", tool_names=["lookup_order"])
+    assert commands.cancel_run(run=run, user=operator)
     client.force_login(operator)
     before = snapshot()
     response = post_retry(client, run, follow=True)
@@ -172,17 +172,18 @@ def test_retry_of_someone_elses_run_is_404_and_creates_nothing(client, failed):
     assert snapshot() == before
 
 
-def test_user_who_may_see_but_not_act_on_the_run_is_refused(client, failed, settings):
-    """A 'watchers' group sees every run (it is the configured reviewers group) but holds no permission."""
-    settings.REVIEWERS_GROUP = "watchers"
+def test_user_who_may_see_but_not_act_on_the_run_is_refused(client, failed):
+    """A 'watchers' group may view every run (runs.view_run) but holds no permission to act on one."""
+    watchers = Group.objects.create(name="watchers")
+    watchers.permissions.add(Permission.objects.get(codename="view_run"))
     watcher = make_user("walt")
-    watcher.groups.add(Group.objects.create(name="watchers"))
+    watcher.groups.add(watchers)
     client.force_login(watcher)
     page = client.get(reverse("runs:detail", args=[failed.pk])).content.decode()
-    assert 'id="retry-run"' not in page
+    assert f'id="event-{failed.events.count()}"' in page and 'id="retry-run"' not in page
     before = snapshot()
     response = post_retry(client, failed, follow=True)
-    assert "You may not retry this run: only whoever started it, reviewers and staff may." in response.content.decode()
+    assert "You may not retry this run: only whoever started it and reviewers may." in response.content.decode()
     assert snapshot() == before
 
 
@@ -239,9 +240,9 @@ def test_two_retries_at_once_start_one_run(emulator):
     def click(user):
         barrier.wait()
         try:
-            retry.retry_run(run=failed, user=user)
+            commands.retry_run(run=failed, user=user)
             outcomes.append("started")
-        except retry.RetryRefused as exc:
+        except commands.RetryRefused as exc:
             outcomes.append(str(exc))
         finally:
             connection.close()
@@ -265,3 +266,11 @@ def test_live_updated_button_posts_with_the_pages_header_token(operator, failed)
     response = post_retry(client, failed, headers={"HX-Request": "true", "X-CSRFToken": token})
     new = Run.objects.exclude(pk=failed.pk).get()
     assert response["HX-Redirect"] == new.get_absolute_url()
+
+
+def test_a_second_retry_of_one_run_is_refused_by_the_database(operator, failed):
+    from django.db import IntegrityError, transaction
+
+    commands.retry_run(run=failed, user=operator)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Run.objects.create(started_by=operator, prompt="p", model="m", retry_of=failed)

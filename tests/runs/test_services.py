@@ -6,7 +6,7 @@ import pytest
 
 from approvals import services as approvals
 from approvals.models import ApprovalRequest, ApprovalStatus
-from runs import services
+from runs import commands, live, worker
 from runs.models import Run, RunEvent, RunStatus, ToolExecution
 from tests.factories import start_run_now
 from tests.support import demo_tools
@@ -28,22 +28,22 @@ def _statuses(run: Run) -> list[str]:
 
 
 def test_start_run_empty_prompt_creates_nothing(operator):
-    with pytest.raises(services.RunInputError) as caught:
-        services.start_run(user=operator, prompt="   ", model="gpt-4.1", tool_names=["lookup_order"])
+    with pytest.raises(commands.RunInputError) as caught:
+        commands.start_run(user=operator, prompt="   ", model="gpt-4.1", tool_names=["lookup_order"])
     assert caught.value.field == "prompt"
     assert Run.objects.count() == 0
 
 
 def test_start_run_unknown_tool_names_it(operator):
-    with pytest.raises(services.RunInputError) as caught:
-        services.start_run(user=operator, prompt="hi", model="gpt-4.1", tool_names=["lookup_order", "format_disk"])
+    with pytest.raises(commands.RunInputError) as caught:
+        commands.start_run(user=operator, prompt="hi", model="gpt-4.1", tool_names=["lookup_order", "format_disk"])
     assert str(caught.value) == "These tools are not registered or are disabled: format_disk."
     assert Run.objects.count() == 0
 
 
 def test_start_run_enqueues_execution_after_commit(operator, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        run = services.start_run(user=operator, prompt="Look up order ord_1", model="gpt-4.1",
+        run = commands.start_run(user=operator, prompt="Look up order ord_1", model="gpt-4.1",
                                  tool_names=["lookup_order"])
     assert run.status == RunStatus.QUEUED
     assert len(callbacks) >= 1
@@ -62,7 +62,7 @@ def test_streamed_text_names_the_text_it_belongs_to(operator, monkeypatch):
     """Every piece of streamed text carries the id of the model's output item, as its `llm_text_done`
     event does, so a page can drop a piece that arrives after the whole text."""
     published = []
-    monkeypatch.setattr(services, "publish_text_delta", lambda run_id, text, item_id="": published.append(
+    monkeypatch.setattr(live, "publish_text_delta", lambda run_id, text, item_id="": published.append(
         (text, item_id)))
     run = start_run_now(operator, "Look up order ord_1", tools=("lookup_order",))
     done = [e.payload for e in run.events.filter(type="llm_text_done").order_by("seq")]
@@ -73,7 +73,7 @@ def test_streamed_text_names_the_text_it_belongs_to(operator, monkeypatch):
 
 def test_execute_run_twice_drives_it_once(operator):
     run = start_run_now(operator, "Look up order ord_100")
-    services.execute_run(run_id=run.pk)
+    worker.execute_run(run_id=run.pk)
     assert demo_tools.EXECUTIONS == [{"tool": "lookup_order", "order_id": "ord_100"}]
 
 
@@ -98,12 +98,12 @@ def test_execute_run_over_threshold_pauses_with_request(operator):
 
 def test_cancel_awaiting_run_denies_its_requests(operator):
     run = start_run_now(operator, "Refund order ord_16 for 500")
-    assert services.cancel_run(run=run, user=operator) is True
-    assert services.cancel_run(run=run, user=operator) is False
+    assert commands.cancel_run(run=run, user=operator) is True
+    assert commands.cancel_run(run=run, user=operator) is False
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED
     assert ApprovalRequest.objects.get(run=run).status == ApprovalStatus.DENIED
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     assert demo_tools.EXECUTIONS == []
 
 
@@ -111,7 +111,7 @@ def test_event_seq_has_no_gap_across_pause_and_resume(operator, reviewer):
     run = start_run_now(operator, "Refund order ord_17 for 500")
     approval = ApprovalRequest.objects.get(run=run)
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved")
-    services.resume_run(run_id=run.pk)
+    worker.resume_run(run_id=run.pk)
     seqs = list(RunEvent.objects.filter(run=run).values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
     kinds = [(e.type, e.payload.get("status")) for e in RunEvent.objects.filter(run=run)]

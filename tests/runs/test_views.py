@@ -8,7 +8,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from runs import services
+from approvals.models import ApprovalRequest
+from runs import commands
 from runs.models import Run, RunEvent
 from tests.factories import make_user, paused_run, register_demo_tools
 from tests.support import demo_tools
@@ -69,7 +70,7 @@ def test_start_form_starts_run_and_redirects(client, operator, django_capture_on
 
 def test_run_list_queries_bounded(client, operator, django_assert_max_num_queries):
     for i in range(5):
-        services.start_run(user=operator, prompt=f"Look up ord_{i}", model="gpt-4.1", tool_names=["lookup_order"])
+        commands.start_run(user=operator, prompt=f"Look up ord_{i}", model="gpt-4.1", tool_names=["lookup_order"])
     with django_assert_max_num_queries(8):
         response = client.get(reverse("runs:list"))
     assert response.content.decode().count('class="badge status-') == 5
@@ -79,10 +80,10 @@ def test_run_list_queries_bounded(client, operator, django_assert_max_num_querie
 def test_run_list_query_count_does_not_grow_with_rows(reviewer_page, rows):
     """A reviewer sees every user's runs; each row shows who started it."""
     for i in range(rows):
-        services.start_run(user=make_user(f"op{i}"), prompt=f"Look up ord_{i}", model="gpt-4.1",
+        commands.start_run(user=make_user(f"op{i}"), prompt=f"Look up ord_{i}", model="gpt-4.1",
                            tool_names=["lookup_order"])
-    # session, user, reviewer group, nav count, user and group permissions, the rows with their starters
-    body = reviewer_page(reverse("runs:list"), queries=7)
+    # session, user, user and group permissions, nav count, the rows with their starters
+    body = reviewer_page(reverse("runs:list"), queries=6)
     assert body.count('class="badge status-queued"') == rows
     assert body.count("<td>op") == rows
 
@@ -96,12 +97,12 @@ def test_run_list_htmx_partial(client, operator):
 
 def test_other_users_run_is_404(client, operator):
     other = make_user("oscar")
-    run = services.start_run(user=other, prompt="Look up ord_1", model="gpt-4.1", tool_names=["lookup_order"])
+    run = commands.start_run(user=other, prompt="Look up ord_1", model="gpt-4.1", tool_names=["lookup_order"])
     assert client.get(reverse("runs:detail", args=[run.pk])).status_code == 404
 
 
 def test_tool_output_is_escaped(client, operator):
-    run = services.start_run(user=operator, prompt="Look up order <script>alert(1)</script>", model="gpt-4.1",
+    run = commands.start_run(user=operator, prompt="Look up order <script>alert(1)</script>", model="gpt-4.1",
                              tool_names=["lookup_order"])
     body = client.get(reverse("runs:detail", args=[run.pk])).content.decode()
     assert "<script>alert(1)</script>" not in body
@@ -132,3 +133,31 @@ def test_run_page_status_is_never_older_than_its_timeline(client, operator, end_
     body = client.get(reverse("runs:detail", args=[run.pk])).content.decode()
     assert 'id="event-2"' in body
     assert re.search(r'id="run-status".*?class="badge status-([a-z_]+)"', body, re.DOTALL).group(1) == "failed"
+
+
+def _timeline(body: str) -> str:
+    return body[body.index('<ol id="timeline"'):body.index("</ol>", body.index('<ol id="timeline"'))]
+
+
+def test_timeline_denial_entry_names_the_reviewer(client, operator, django_capture_on_commit_callbacks):
+    run = paused_run(operator)
+    approval = ApprovalRequest.objects.get(run=run)
+    client.force_login(make_user("rita", reviewer=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("approvals:detail", args=[approval.pk]), {"resolution": "denied", "comment": "no"})
+    client.force_login(operator)
+
+    timeline = _timeline(client.get(reverse("runs:detail", args=[run.pk])).content.decode())
+
+    assert re.search(r'class="event event-execution_event status-denied".*?denied by rita', timeline, re.DOTALL)
+
+
+def test_timeline_shows_the_denial_a_cancel_made_naming_who_cancelled(client, operator):
+    run = paused_run(operator)
+    client.post(reverse("runs:cancel", args=[run.pk]))
+
+    timeline = _timeline(client.get(reverse("runs:detail", args=[run.pk])).content.decode())
+
+    denial = re.search(r'class="event event-execution_event status-denied".*?</li>', timeline, re.DOTALL)
+    assert denial and "denied because olivia cancelled the run" in denial.group(0)
+    assert "expiry" not in timeline

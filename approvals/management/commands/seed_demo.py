@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from governance.demo_data import seed_demo
+from approvals.demo_data import seed_demo
 
 
 class Command(BaseCommand):

@@ -1,7 +1,8 @@
 """The demo data set: users with roles, the demo tools and policies, preset deny reasons.
 
-Used by `manage.py seed_demo` (the one-command start) and by tests. Idempotent: running it again
-leaves the same rows and resets the demo passwords.
+Used by `manage.py seed_demo` (the one-command start). Idempotent: running it again leaves the same
+rows and resets the demo passwords. It lives in `approvals`, the highest app whose rows it seeds: the
+tools and policies belong to `governance` below it, which must not import approvals' deny reasons.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 
-from approvals.models import DenyReason
 from governance.models import DomainDefault, Policy, ToolRegistration
 from governance.policy.sources import DEMO_CEDAR
+
+from .models import DenyReason
 
 DEMO_TOOLS = [
     {"name": "refund_payment", "callable_path": "governance.demo_tools.refund_payment", "value_argument": "amount",

@@ -1,4 +1,4 @@
-"""Building the guarded runner from what admins registered in the database.
+"""Assembling the guarded runner from what admins registered in the database (a factory, not services).
 
 `build_guard(tool_names=...)` gives a `GuardedOpenAI` with the enabled registered tools, the
 decision backend chosen in settings (the embedded engine over the database's policies, or BIGHUB),
@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 
 from governance.guard import GuardedOpenAI
+from governance.redaction import parse_paths, redact_arguments, scrub_secrets
 from governance.registry import import_tool_callable
 
 from .models import DomainDefault, Policy, ToolRegistration
@@ -39,7 +40,11 @@ def _policy_version() -> int:
 
 def embedded_engine() -> Any:
     """The embedded Cedar engine over the enabled policies, thresholds and domain defaults."""
-    from governance.policy import EmbeddedPolicyEngine, PolicySource, ToolThreshold
+    from governance.policy import (  # noqa: PLC0415 -- cedarpy only with the embedded backend
+        EmbeddedPolicyEngine,
+        PolicySource,
+        ToolThreshold,
+    )
 
     version = _policy_version()
     with _engine_lock:
@@ -68,7 +73,9 @@ def decision_backend() -> Any:
     global _bighub_backend
     if settings.GOVERNANCE_DECISION_BACKEND == "bighub":
         if _bighub_backend is None:
-            from governance.backends.bighub import bighub_backend_from_settings
+            from governance.backends.bighub import (  # noqa: PLC0415 -- the bighub SDK only with that backend
+                bighub_backend_from_settings,
+            )
 
             _bighub_backend = bighub_backend_from_settings(settings.BIGHUB_API_KEY, settings.BIGHUB_BASE_URL or None)
         return _bighub_backend
@@ -80,11 +87,11 @@ def openai_client() -> Any:
     global _openai_client
     if _openai_client is None:
         if settings.OPENAI_API_KEY:
-            import openai
+            import openai  # noqa: PLC0415 -- the real SDK client only with a key
 
             _openai_client = openai.OpenAI(api_key=settings.OPENAI_API_KEY, max_retries=0)
         else:
-            from governance.emulator import make_openai_client
+            from governance.emulator import make_openai_client  # noqa: PLC0415 -- the emulator only without a key
 
             _openai_client = make_openai_client()
     return _openai_client
@@ -129,7 +136,5 @@ def _num(value: Decimal | None) -> float | None:
 def redact_call_arguments(tool_name: str, arguments: Any) -> Any:
     """The call's arguments as they may be stored for display and audit: the tool's redact_fields
     replaced by "[redacted]", every secret scrubbed. The tool itself is given the real ones."""
-    from governance.redaction import parse_paths, redact_arguments, scrub_secrets
-
     fields = ToolRegistration.objects.filter(name=tool_name).values_list("redact_fields", flat=True).first()
     return scrub_secrets(redact_arguments(arguments, parse_paths(fields or "")))

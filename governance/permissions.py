@@ -1,0 +1,59 @@
+"""Who may do what in the dashboard: the one module every door asks.
+
+Views, consumers, the querysets (`Run.objects.visible_to`, `ApprovalRequest.objects.visible_to`), the
+nav count and the admin all ask here, so a count and the list it counts always agree. The answers
+come from the user's permissions and from ids on the rows (`run.started_by_id`), never from another
+app's code, so this module sits at the bottom of the layer order (README, "Layout") and every app may
+use it. Permission names are strings: naming `approvals.resolve_approvalrequest` imports nothing.
+
+- A reviewer holds `approvals.resolve_approvalrequest` (the demo's reviewers group grants it;
+  superusers hold every permission). Nothing else makes a reviewer: not a group's name, not is_staff.
+- Every run is seen by reviewers and by holders of `runs.view_run`; anyone else sees the runs they
+  started, and the approval requests of those runs.
+- A run is cancelled, or retried once failed, by whoever started it and by reviewers.
+- A request is resolved by reviewers, not on runs they started (unless GOVERNANCE_ALLOW_SELF_APPROVAL).
+- The audit history is read by holders of `audit.view_auditrecord`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+
+RESOLVE_APPROVALS = "approvals.resolve_approvalrequest"
+VIEW_EVERY_RUN = "runs.view_run"
+VIEW_AUDIT = "audit.view_auditrecord"
+
+
+def is_reviewer(user: Any) -> bool:
+    return bool(user.is_authenticated and user.has_perm(RESOLVE_APPROVALS))
+
+
+def sees_every_run(user: Any) -> bool:
+    return is_reviewer(user) or bool(user.is_authenticated and user.has_perm(VIEW_EVERY_RUN))
+
+
+def visible_runs(user: Any, *, through: str = "") -> Q:
+    """The filter for rows whose run the user may see; `through` is the path to the run (e.g. "run__")."""
+    return Q() if sees_every_run(user) else Q(**{f"{through}started_by": user.pk})
+
+
+def may_cancel_run(user: Any, run: Any) -> bool:
+    return bool(user.is_authenticated and (run.started_by_id == user.pk or is_reviewer(user)))
+
+
+def may_retry_run(user: Any, run: Any) -> bool:
+    """Who may retry the run once it failed (the run's status is the command's to check)."""
+    return may_cancel_run(user, run)
+
+
+def may_resolve(user: Any, approval: Any) -> bool:
+    if not is_reviewer(user):
+        return False
+    return settings.GOVERNANCE_ALLOW_SELF_APPROVAL or approval.run.started_by_id != user.pk
+
+
+def may_see_audit(user: Any) -> bool:
+    return bool(user.is_authenticated and user.has_perm(VIEW_AUDIT))
