@@ -26,6 +26,20 @@ class DecisionBackendError(RuntimeError):
     """
 
 
+class ApprovalReadError(DecisionBackendError):
+    """The control plane did not tell whether a paused call was approved.
+
+    `transient` (the network, a timeout, 408/425/429/5xx): asking again later may work;
+    otherwise (refused key, unknown request, a reply that names no status) it will not.
+    `retry_after_seconds` is the server's own hint, when it gave one.
+    """
+
+    def __init__(self, message: str, *, transient: bool, retry_after_seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.retry_after_seconds = retry_after_seconds
+
+
 @dataclass(frozen=True)
 class ActionRequest:
     """One proposed tool call, as a policy sees it."""

@@ -14,8 +14,9 @@ Behaviour for one turn, given the conversation so far and the request's function
   `parallel_tool_calls` is false). `tool_choice` is honoured ("none", "required", a named function).
   A tool whose required argument is nowhere in the conversation is not called; the model asks.
 - Latest items are `function_call_output`s: a plain-language answer from the outputs:
-  "refund_payment returned {...}." or, when the output's status is denied/blocked/expired/error,
-  "refund_payment (order_id=ord_7, amount=250) was not done: it was denied (reason)."
+  "refund_payment returned {...}." (of `{"status": "executed", "output": {...}}`, the output) or, when
+  the output's status is denied/blocked/expired/error, "refund_payment (order_id=ord_7, amount=250)
+  was not done: it was denied (reason)."
 - Nothing matches: a plain-text answer naming the tools it has.
 """
 
@@ -188,6 +189,8 @@ def _sentence(call: dict[str, Any] | None, output: Any) -> str:
         parsed = json.loads(output)
     except (TypeError, ValueError):
         parsed = output
+    if isinstance(parsed, dict) and str(parsed.get("status", "")).lower() == "executed" and "output" in parsed:
+        parsed = parsed["output"]  # the governed runner's shape for a call that ran: its status, then the output
     if isinstance(parsed, dict):
         status = str(parsed.get("status", "")).lower()
         reason = parsed.get("reason") or parsed.get("error") or parsed.get("message")

@@ -1,7 +1,8 @@
 """The guarded runner: every tool call an OpenAI agent proposes is decided before it runs.
 
 `from governance.guard import GuardedOpenAI, AsyncGuardedOpenAI` works without Django or a
-database. See `client.py` for the public API, `loop.py` for the governance rules.
+database. See `client.py` for the public API, `loop.py` for the governance rules, `reviewer.py` for
+`wait_for_reviewer`, the approval callback that waits for a reviewer at the control plane.
 """
 
 from .client import SOURCE_VERSION, AsyncGuardedOpenAI, GuardedOpenAI
@@ -13,6 +14,7 @@ from .errors import (
     ToolSchemaError,
 )
 from .loop import RunFailed
+from .reviewer import WaitForReviewer, wait_for_reviewer
 from .state import PendingApproval, RunState
 
 __all__ = [
@@ -27,4 +29,6 @@ __all__ = [
     "RunState",
     "ToolArgumentsError",
     "ToolSchemaError",
+    "WaitForReviewer",
+    "wait_for_reviewer",
 ]

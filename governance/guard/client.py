@@ -23,7 +23,7 @@ from governance.decisions import ActionRequest, Decision
 from .drivers import DriverContext, drive_async, drive_sync
 from .errors import AdapterConfigurationError
 from .loop import Failed, LoopConfig, _action_for, _fail_mode_decision, drive, resolve
-from .payloads import approval_context, normalise_callback_answer, run_payload
+from .payloads import approval_context, approval_loop, approval_round, normalise_callback_answer, run_payload
 from .resilience import CircuitBreaker, ProviderResilience
 from .state import RunState
 from .tools import DECISION_MODES, ToolRegistry
@@ -239,6 +239,11 @@ class _GuardBase:
     def _fail_mode_check(self, name: str, arguments: dict[str, Any], exc: Exception) -> dict[str, Any]:
         return self._check_payload(name, arguments, _fail_mode_decision(self.fail_mode, Failed(exc)))
 
+    def _callback_context(self, context: dict[str, Any]) -> dict[str, Any]:
+        # The backend rides along so a callback can ask the control plane (wait_for_reviewer does);
+        # it stays out of the JSON record of the loop.
+        return {**context, "backend": self.backend}
+
 
 class GuardedOpenAI(_GuardBase):
     """Blocking guarded runner around `openai.OpenAI`."""
@@ -300,22 +305,33 @@ class GuardedOpenAI(_GuardBase):
         max_approval_rounds: int = 10,
         **options: Any,
     ) -> dict[str, Any]:
-        """Run; each paused call is put to `on_approval_required(ctx)` and the run resumed with its answer."""
+        """Run; each paused call is put to `on_approval_required(ctx)` and the run resumed with its answer.
+
+        `ctx` is `approval_context(...)` plus `backend`, the guard's decision backend. The callback
+        answers `{"resolution": "approved"|"rejected", "comment": ...}`, a bool, or None (leave the
+        call pending and return); the resolution is then recorded with the backend, unless the answer
+        carries `approval`, the control plane's own approval item (a reviewer decided there:
+        `wait_for_reviewer`). `result["approval_loop"]` is described in `payloads.approval_loop`.
+        """
         state = self.start(messages=messages, model=model, **options)
         ctx = self._context()
-        loop_record: list[dict[str, Any]] = []
+        rounds: list[dict[str, Any]] = []
         self._consume(drive_sync(drive(state, self._loop_config()), ctx, stream=False))
-        while state.status == "approval_required" and on_approval_required and len(loop_record) < max_approval_rounds:
+        while state.status == "approval_required" and on_approval_required and len(rounds) < max_approval_rounds:
             context = approval_context(state, 0)
-            resolution, comment = normalise_callback_answer(on_approval_required(context))
+            resolution, comment, approval = normalise_callback_answer(
+                on_approval_required(self._callback_context(context)))
             if not resolution:
                 break
-            loop_record.append({**context, "resolution": resolution, "comment": comment})
-            self._consume(drive_sync(resolve(state, self._loop_config(), key=context["call_id"],
-                                             resolution=resolution, comment=comment), ctx, stream=False))
+            ctx.last_approval_reply = None
+            loop = resolve(state, self._loop_config(), key=context["call_id"], resolution=resolution,
+                           comment=comment, recorded=approval is not None)
+            self._consume(drive_sync(loop, ctx, stream=False))
+            rounds.append(approval_round(state, context, resolution, comment,
+                                         ctx.last_approval_reply if approval is None else approval))
         self._raise_if_provider_failed(state, ctx)
         payload = run_payload(state)
-        payload["approval_loop"] = _approval_loop(state, loop_record)
+        payload["approval_loop"] = approval_loop(state, rounds)
         return payload
 
     def close(self) -> None:
@@ -415,24 +431,28 @@ class AsyncGuardedOpenAI(_GuardBase):
         max_approval_rounds: int = 10,
         **options: Any,
     ) -> dict[str, Any]:
+        """As `GuardedOpenAI.run_with_approval`; the callback may be a coroutine function."""
         state = self.start(messages=messages, model=model, **options)
         ctx = self._context()
-        loop_record: list[dict[str, Any]] = []
+        rounds: list[dict[str, Any]] = []
         await self._consume(drive_async(drive(state, self._loop_config()), ctx, stream=False))
-        while state.status == "approval_required" and on_approval_required and len(loop_record) < max_approval_rounds:
+        while state.status == "approval_required" and on_approval_required and len(rounds) < max_approval_rounds:
             context = approval_context(state, 0)
-            answer = on_approval_required(context)
+            answer = on_approval_required(self._callback_context(context))
             if hasattr(answer, "__await__"):
                 answer = await answer
-            resolution, comment = normalise_callback_answer(answer)
+            resolution, comment, approval = normalise_callback_answer(answer)
             if not resolution:
                 break
-            loop_record.append({**context, "resolution": resolution, "comment": comment})
-            loop = resolve(state, self._loop_config(), key=context["call_id"], resolution=resolution, comment=comment)
+            ctx.last_approval_reply = None
+            loop = resolve(state, self._loop_config(), key=context["call_id"], resolution=resolution,
+                           comment=comment, recorded=approval is not None)
             await self._consume(drive_async(loop, ctx, stream=False))
+            rounds.append(approval_round(state, context, resolution, comment,
+                                         ctx.last_approval_reply if approval is None else approval))
         GuardedOpenAI._raise_if_provider_failed(state, ctx)
         payload = run_payload(state)
-        payload["approval_loop"] = _approval_loop(state, loop_record)
+        payload["approval_loop"] = approval_loop(state, rounds)
         return payload
 
     async def close(self) -> None:
@@ -454,11 +474,3 @@ class AsyncGuardedOpenAI(_GuardBase):
         async for _ in events:
             pass
 
-
-def _approval_loop(state: RunState, record: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "rounds": len(record),
-        "resolutions": record,
-        "status": state.status,
-        "pending": [approval_context(state, i) for i in range(len(state.pending))],
-    }

@@ -57,6 +57,8 @@ class DriverContext:
     # executor(spec, call_id, arguments) returns the tool's output or raises.
     executor: Callable[[Any, str, dict[str, Any]], Any] | None = None
     last_provider_error: BaseException | None = None
+    # What the backend answered the last resolution it recorded (BIGHUB: the approval item).
+    last_approval_reply: Any = None
 
     def invoke(self, effect: Invoke) -> Any:
         spec = self.registry.get(effect.tool)
@@ -152,13 +154,22 @@ def _call_model_sync(ctx: DriverContext, request: dict[str, Any], stream: bool):
         return Failed(exc)
 
 
+def _decider(backend: Any, effect: Decide) -> Callable[[Any], Any]:
+    """`backend.recheck` for the re-check of an approved call when the backend has one, else `evaluate`."""
+    recheck = getattr(backend, "recheck", None) if effect.recheck else None
+    return recheck or backend.evaluate
+
+
 def _perform_sync(ctx: DriverContext, effect: Any) -> Any:
     backend: DecisionBackend = ctx.backend
     try:
         if isinstance(effect, Decide):
-            return backend.evaluate(effect.action)
+            return _decider(backend, effect)(effect.action)
         if isinstance(effect, ResolveApproval):
-            return backend.resolve_approval(effect.decision, resolution=effect.resolution, comment=effect.comment)
+            ctx.last_approval_reply = backend.resolve_approval(
+                effect.decision, resolution=effect.resolution, comment=effect.comment
+            )
+            return ctx.last_approval_reply
         if isinstance(effect, Invoke):
             return ctx.invoke(effect)
     except Exception as exc:
@@ -241,11 +252,12 @@ async def _perform_async(ctx: DriverContext, effect: Any) -> Any:
     backend: AsyncDecisionBackend = ctx.backend
     try:
         if isinstance(effect, Decide):
-            return await backend.evaluate(effect.action)
+            return await _decider(backend, effect)(effect.action)
         if isinstance(effect, ResolveApproval):
-            return await backend.resolve_approval(
+            ctx.last_approval_reply = await backend.resolve_approval(
                 effect.decision, resolution=effect.resolution, comment=effect.comment
             )
+            return ctx.last_approval_reply
         if isinstance(effect, Invoke):
             return await ctx.ainvoke(effect)
     except Exception as exc:

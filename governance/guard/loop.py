@@ -43,9 +43,14 @@ class CallModel:
 
 @dataclass(frozen=True)
 class Decide:
-    """Ask the decision backend; answered with a `Decision`."""
+    """Ask the decision backend; answered with a `Decision`.
+
+    `recheck`: the call was approved and is about to run; a backend that records its decisions
+    re-decides it without recording (a dry run), so no second approval request is raised.
+    """
 
     action: ActionRequest
+    recheck: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,18 +167,22 @@ def _advance(state: RunState, config: LoopConfig) -> Loop:
     state.status = "approval_required"
 
 
-def resolve(state: RunState, config: LoopConfig, *, key: str, resolution: str, comment: str = "") -> Loop:
+def resolve(
+    state: RunState, config: LoopConfig, *, key: str, resolution: str, comment: str = "", recorded: bool = False
+) -> Loop:
     """Settle one paused call (approve, reject or expire it), then drive on if nothing else waits.
 
-    Approval re-checks the current policy just before the tool runs: a call that is now blocked
-    does not run. Rejection and expiry send the model `{"status": "denied", "reason": ...}`.
+    The resolution is sent to the decision backend unless it is an expiry or `recorded` (the
+    control plane already holds it: a reviewer decided there). Approval re-checks the current
+    policy just before the tool runs: a call that is now blocked does not run. Rejection and
+    expiry send the model `{"status": "denied", "reason": ...}`.
     """
     resolution = _RESOLUTION_ALIASES.get(resolution, resolution)
     if resolution not in RESOLUTIONS:
         raise ValueError(f"resolution must be one of {RESOLUTIONS}, got {resolution!r}")
     pending = state.find_pending(key)
     decision = Decision.from_dict(pending.decision)
-    if resolution != "expired":
+    if resolution != "expired" and not recorded:
         reply = yield ResolveApproval(decision, resolution, comment)
         if isinstance(reply, Failed):
             # Nothing changed: the call stays pending and the caller sees why.
@@ -207,7 +216,7 @@ def _run_approved(
     approval: dict[str, Any],
 ) -> Loop:
     action = _action_for(spec, config, pending.arguments, state.trace_id, pending.call_id)
-    current = yield Decide(action)
+    current = yield Decide(action, recheck=True)
     if isinstance(current, Failed) or current.outcome == "blocked":
         why = current.message if isinstance(current, Failed) else current.reason
         reason = f"approved, but no longer allowed when re-checked before running: {why}"
@@ -301,9 +310,14 @@ def _settle(
     reason: str,
     approval: dict[str, Any] | None = None,
 ) -> Loop:
-    """Record a call's final event and give the model its `function_call_output`."""
+    """Record a call's final event and give the model its `function_call_output`.
+
+    The model is told the call's governance status with the tool's output or the reason: the tool's
+    result as `{"status": "executed", "output": ...}`, every other `output` already says its status.
+    """
     event = _event(state, name, call_id, status, decision, arguments, output, error, reason, approval)
-    item = {"type": "function_call_output", "call_id": call_id, "output": output_text_for_model(output)}
+    told = {"status": "executed", "output": output} if status == "executed" else output
+    item = {"type": "function_call_output", "call_id": call_id, "output": output_text_for_model(told)}
     state.items.append(item)
     state.next_input.append(item)
     yield from _emit(state, event)

@@ -12,7 +12,14 @@ import pytest
 from bighub.resources.actions import ActionsAPI
 
 from governance.backends.bighub import AsyncBighubBackend, BighubBackend, bighub_backend_from_settings
-from governance.decisions import ActionRequest, AsyncDecisionBackend, Decision, DecisionBackend, DecisionBackendError
+from governance.decisions import (
+    ActionRequest,
+    ApprovalReadError,
+    AsyncDecisionBackend,
+    Decision,
+    DecisionBackend,
+    DecisionBackendError,
+)
 from tests.support.bighub_server import API_KEY
 
 
@@ -63,6 +70,7 @@ def test_evaluate_submit_mode_posts_keyword_form_with_api_key(fake_bighub, backe
             "tool": "refund_payment",
             "arguments": {"order_id": "ord_1", "amount": 150.0},
             "trace_id": "trace_1",
+            "session_id": "trace_1",
             "call_id": "call_1",
         },
     }
@@ -81,6 +89,7 @@ def test_evaluate_submit_v2_mode_falls_back_to_evaluate_payload(fake_bighub, bac
                 "tool": "refund_payment",
                 "arguments": {"order_id": "ord_1", "amount": None},
                 "trace_id": "trace_1",
+                "session_id": "trace_1",
                 "call_id": "call_1",
             },
         }
@@ -227,6 +236,50 @@ def test_slow_server_times_out_as_a_backend_error(fake_bighub):
 
 
 # -- approvals, outcomes, memory -----------------------------------------------------------------
+
+
+def test_recheck_is_a_dry_run_that_raises_no_approval_request(fake_bighub, backend):
+    fake_bighub.decisions["refund_payment"] = {"requires_approval": True, "allowed": False}
+    decision = backend.recheck(refund())
+    assert decision.outcome == "requires_approval"
+    assert fake_bighub.bodies("/actions/evaluate") == [{
+        "action": "refund_payment", "actor": "AI_AGENT_001", "domain": "customer_transactions", "value": 150.0,
+        "target": "ord_1", "dry_run": True,
+        "context": {"tool": "refund_payment", "arguments": {"order_id": "ord_1", "amount": 150.0},
+                    "trace_id": "trace_1", "session_id": "trace_1",
+                                "call_id": "call_1"}}]
+    assert fake_bighub.approvals == {}
+
+
+def test_approval_poller_sends_the_sdks_headers_and_reads_the_item(fake_bighub, backend):
+    fake_bighub.decisions["refund_payment"] = {"requires_approval": True, "allowed": False}
+    backend.evaluate(refund())
+    with backend.approval_poller() as poller:
+        item = poller.get("val_1", wait_seconds=0)
+    assert (item["request_id"], item["status"]) == ("val_1", "pending")
+    (read,) = [r for r in fake_bighub.requests if r["method"] == "GET"]
+    assert (read["path"], read["query"], read["api_key"], read["user_agent"]) == (
+        "/approvals/val_1", {"wait": ["0"]}, API_KEY, f"bighub-python/{bighub.__version__}")
+
+
+def test_approval_poller_refused_key_is_not_worth_retrying(fake_bighub):
+    client = bighub.BighubClient(api_key="wrong", base_url=fake_bighub.base_url, max_retries=0)
+    with BighubBackend(client).approval_poller() as poller, pytest.raises(ApprovalReadError) as caught:
+        poller.get("val_1", wait_seconds=1)
+    assert (str(caught.value), caught.value.transient) == (
+        "the control plane refused to show approval request val_1 (401: Invalid API key)", False)
+    client.close()
+
+
+async def test_async_approval_poller_network_error_is_worth_retrying():
+    client = bighub.AsyncBighubClient(api_key=API_KEY, base_url=f"http://127.0.0.1:{unused_port()}", max_retries=0)
+    async with AsyncBighubBackend(client).approval_poller() as poller:
+        with pytest.raises(ApprovalReadError) as caught:
+            await poller.get("val_1", wait_seconds=1)
+    assert caught.value.transient is True
+    assert str(caught.value).startswith("could not reach the control plane for approval request val_1 (ConnectError: ")
+    await client.close()
+
 
 
 def test_resolve_approval_posts_to_bighub(fake_bighub, backend, bighub_client):

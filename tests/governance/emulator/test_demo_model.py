@@ -146,6 +146,21 @@ def test_demo_model_answers_from_tool_outputs(client, tools):
     )
 
 
+def test_demo_model_answers_from_the_governed_runners_executed_output(client, tools):
+    first = _ask(client, "Look up ord_2", tools, include=["reasoning.encrypted_content"])
+    (lookup,) = [item for item in first.output if item.type == "function_call"]
+    told = {"status": "executed", "output": {"order_id": "ord_2", "status": "shipped"}}
+    items = [
+        {"role": "user", "content": "Look up ord_2"},
+        *[item.model_dump(exclude_none=True) for item in first.output],
+        {"type": "function_call_output", "call_id": lookup.call_id, "output": json.dumps(told)},
+    ]
+
+    answer = client.responses.create(model="gpt-4.1", input=items, tools=tools, store=False)
+
+    assert answer.output_text == 'lookup_order returned {"order_id": "ord_2", "status": "shipped"}.'
+
+
 def test_demo_model_is_deterministic(client, tools):
     first = _ask(client, "Refund ord_1 for 50 and look up ord_2", tools)
     second = _ask(client, "Refund ord_1 for 50 and look up ord_2", tools)

@@ -39,11 +39,36 @@ def test_run_with_approval_rejected_tells_model_why(make_guard, emulator):
     outputs = [i for i in emulator.requests[-1]["input"] if i.get("type") == "function_call_output"]
     assert json.loads(outputs[-1]["output"]) == {"status": "denied", "reason": "customer not eligible"}
     assert "customer not eligible" in result["output_text"]
+    assert (result["approval_loop"]["resolved"], result["approval_loop"]["resumed"]) == (True, False)
+    assert "tool_output" not in result["approval_loop"]
+
+
+def test_run_with_approval_loop_carries_the_published_adapters_keys(make_guard):
+    result = make_guard().run_with_approval(
+        messages=REFUND, model="gpt-4.1", on_approval_required=lambda ctx: {"resolution": "approved", "comment": "ok"})
+    loop = result["approval_loop"]
+    paused = result["execution"]["events"][0]
+    assert {key: loop[key] for key in ("required", "resolved", "resumed", "request_id", "approval", "tool_output")} == {
+        "required": True, "resolved": True, "resumed": True, "request_id": paused["request_id"],
+        "approval": {"status": "approved", "request_id": paused["request_id"], "comment": "ok"},
+        "tool_output": {"ok": True, "order_id": "ord_123", "amount": 5000.0, "refund_id": "re_ord_123"},
+    }
+    assert loop["resolutions"][0]["tool_output"] == loop["tool_output"]
+
+
+def test_run_with_approval_loop_when_nothing_needs_approval(make_guard):
+    result = make_guard().run_with_approval(messages=user("Look up ord_1"), model="gpt-4.1",
+                                            on_approval_required=lambda ctx: True)
+    assert result["approval_loop"] == {"required": False, "resolved": False, "resumed": False, "rounds": 0,
+                                       "resolutions": [], "status": "completed", "pending": []}
 
 
 def test_run_with_approval_without_callback_stays_pending(make_guard):
     result = make_guard().run_with_approval(messages=REFUND, model="gpt-4.1")
     assert result["approval_loop"]["rounds"] == 0
+    assert {key: result["approval_loop"][key] for key in ("required", "resolved", "resumed", "request_id")} == {
+        "required": True, "resolved": False, "resumed": False,
+        "request_id": result["execution"]["pending_approvals"][0]["request_id"]}
     assert [p["tool"] for p in result["approval_loop"]["pending"]] == ["refund_payment"]
     assert result["execution"]["status"] == "approval_required"
     assert demo_tools.EXECUTIONS == []

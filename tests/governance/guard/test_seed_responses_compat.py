@@ -41,7 +41,8 @@ def test_function_call_output_shape(make_guard, emulator):
     make_guard().run(messages=user("Look up ord_1"), model="gpt-4.1")
     output = emulator.requests[1]["input"][-1]
     assert set(output) == {"type", "call_id", "output"}
-    assert json.loads(output["output"]) == {"order_id": "ord_1", "status": "shipped", "total": 199.99}
+    assert json.loads(output["output"]) == {
+        "status": "executed", "output": {"order_id": "ord_1", "status": "shipped", "total": 199.99}}
 
 
 def test_several_calls_in_one_turn_decided_each(make_guard):
