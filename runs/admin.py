@@ -13,7 +13,7 @@ from .models import Run, RunEvent, ToolExecution
 @admin.register(Run)
 class RunAdmin(VisibleRunsAdmin):
     run_path = ""
-    list_display = ("id", "status", "started_by", "model", "recoveries", "retry_of", "created_at")
+    list_display = ("id", "outcome", "started_by", "model", "recoveries", "retry_of", "created_at")
     list_filter = ("status",)
     search_fields = ("prompt", "final_text")
 

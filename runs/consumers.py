@@ -14,15 +14,16 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.http import QueryDict
 from django.template.loader import render_to_string
 
 from approvals.models import ApprovalRequest
 
 from .commands import offered
+from .forms import RunFilterForm
 from .live import DASHBOARD_GROUP, run_group
 from .models import Run, RunEvent
 from .socket_session import CLOSE_SESSION_ENDED, SessionBoundConsumer
@@ -145,11 +146,18 @@ class DashboardConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
             await self.close(code=4403)
             return
         # Which sections the page shows besides the nav count ("runs", "approvals"); others are not sent.
-        query = parse_qs(self.scope.get("query_string", b"").decode())
-        self.show = {s for s in query.get("show", [""])[0].split(",") if s in ("runs", "approvals")}
+        # The runs list comes with the page's filters (`outcome=...`), so that it stays as filtered.
+        query = QueryDict(self.scope.get("query_string", b"").decode())
+        self.show = {s for s in query.get("show", "").split(",") if s in ("runs", "approvals")}
+        self.run_filters = RunFilterForm(query)
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         await self.start_session_watch()
         await self.accept()
+        if "runs" in self.show and not self.run_filters.is_valid():
+            # The page shows these errors in place of the list; an unfiltered list would mislead.
+            errors = "; ".join(f"{field}: {' '.join(e)}" for field, e in self.run_filters.errors.items())
+            await self.send(text_data=_error_frame(f"The runs list is not updated: {errors}"))
+            self.show.discard("runs")
         # Every (re)connect starts with the current state: a page whose socket dropped (a restarted
         # server, a lost network) would otherwise miss the changes made while it was away.
         await self.dashboard_changed({})
@@ -179,7 +187,8 @@ class DashboardConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
             return None
         return render_to_string("runs/_dashboard_update.html", {
             "show": self.show,
-            "runs": Run.objects.listed_for(self.user) if "runs" in self.show else [],
+            "runs": self.run_filters.filter(Run.objects).listed_for(self.user) if "runs" in self.show else [],
+            "filters": self.run_filters, "filters_query": self.run_filters.query_string(),
             "approvals": ApprovalRequest.objects.queue_for(self.user).listed() if "approvals" in self.show else [],
             "pending_count": ApprovalRequest.objects.queue_for(self.user).count(),
         })

@@ -2,6 +2,8 @@
 
 `append_event` writes, inside the caller's transaction:
 - the `RunEvent` row with the run's next `seq` (1, 2, ... without gaps);
+- for a settled call (an `execution_event` executed, blocked, denied, expired or a tool error), one
+  more in the run's column counting those (`Run.calls_*`, what the runs list shows and filters by);
 - its audit record, for status changes and tool calls (`audit.recorders.record_run_event`);
 - a nudge to the run's page and the dashboard, sent after the commit (`runs.live.publish_run_changed`).
 Every writer of a run's history (the commands, the worker, recovery) goes through it.
@@ -13,12 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 
 from audit.recorders import record_run_event
 
 from .live import publish_run_changed
-from .models import Run, RunEvent
+from .models import CALL_COUNT_COLUMNS, Run, RunEvent
 
 
 def append_event(run_id, type_: str, payload: dict[str, Any]) -> RunEvent:
@@ -34,6 +36,9 @@ def append_event(run_id, type_: str, payload: dict[str, Any]) -> RunEvent:
                 event = RunEvent.objects.create(run_id=run_id, seq=last + 1, type=type_, payload=payload)
         except IntegrityError:
             continue
+        counted = CALL_COUNT_COLUMNS.get(payload.get("status")) if type_ == "execution_event" else None
+        if counted:
+            Run.objects.filter(pk=run_id).update(**{counted: F(counted) + 1})
         owner = ""
         if type_ == "status":  # only run status records name the run's owner; spare every other event the query
             owner = Run.objects.filter(pk=run_id).values_list("started_by__username", flat=True).first() or ""

@@ -1,6 +1,9 @@
-"""The start-a-run form. Validation of the run itself lives in `runs.commands.start_run`."""
+"""The start-a-run form (validation of the run itself lives in `runs.commands.start_run`), and the runs
+list's filters, read from the query string of the page and of its dashboard socket."""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -8,6 +11,8 @@ from django.conf import settings
 from governance.form_fields import BoundedTextField
 from governance.model_names import MAX_MODEL_NAME_CHARS, any_model_allowed, offered_models, offered_models_error
 from governance.models import ToolRegistration
+
+from .models import CallsOutcome, RunQuerySet
 
 
 class StartRunForm(forms.Form):
@@ -33,3 +38,15 @@ class StartRunForm(forms.Form):
                 error_messages={"invalid_choice": offered_models_error()},
             )
             self.model_suggestions = []
+
+
+class RunFilterForm(forms.Form):
+    outcome = forms.ChoiceField(required=False, choices=[("", "any"), *CallsOutcome.choices], label="Calls")
+
+    def filter(self, runs: RunQuerySet) -> RunQuerySet:
+        """`runs` narrowed to the valid filters (call `is_valid()` first)."""
+        return runs.with_outcome(self.cleaned_data["outcome"])
+
+    def query_string(self) -> str:
+        """The filters given, without the empty ones: the page's address and its socket's."""
+        return urlencode({name: self.data[name] for name in self.fields if self.data.get(name)})

@@ -43,6 +43,26 @@ _FOR_RUNNER = {"approval_required": RunStatus.AWAITING_APPROVAL, "completed": Ru
                "failed": RunStatus.FAILED}
 FINAL_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
 
+# A settled call's status (an `execution_event`'s, in the runner's words) -> the run's column counting
+# it. "approval_required" is not settled: the same call comes back executed, denied, expired or blocked.
+CALL_COUNT_COLUMNS = {"executed": "calls_executed", "blocked": "calls_blocked", "denied": "calls_denied",
+                      "expired": "calls_expired", "tool_error": "calls_failed"}
+_NOT_DONE_COLUMNS = ("calls_denied", "calls_expired", "calls_blocked", "calls_failed")
+# How a count reads on the badge and the run page: (one, more than one).
+_CALL_WORDS = {"calls_executed": ("done", "done"), "calls_denied": ("denied", "denied"),
+               "calls_expired": ("expired", "expired"), "calls_blocked": ("blocked", "blocked"),
+               "calls_failed": ("tool error", "tool errors")}
+
+
+class CallsOutcome(models.TextChoices):
+    """What happened to a run's calls, as the runs list filters by it (`RunQuerySet.with_outcome`)."""
+
+    CLEAN = "clean", "every call done"
+    BLOCKED = "blocked", "a call blocked"
+    DENIED = "denied", "a call denied"
+    EXPIRED = "expired", "a call's review expired"
+    FAILED = "failed", "a call failed (tool error)"
+
 
 class RunQuerySet(models.QuerySet):
     def visible_to(self, user) -> RunQuerySet:
@@ -52,6 +72,17 @@ class RunQuerySet(models.QuerySet):
     def listed_for(self, user) -> RunQuerySet:
         """The runs list: the newest 50 runs the user may see, with who started them."""
         return self.visible_to(user).select_related("started_by")[:50]
+
+    def with_outcome(self, outcome: str) -> RunQuerySet:
+        """The runs whose calls had `outcome` (a `CallsOutcome`; "" for any): "clean" is no call blocked,
+        denied, expired or failed, the others at least one call so."""
+        if not outcome:
+            return self
+        if outcome not in CallsOutcome.values:
+            raise ValueError(f"unknown outcome {outcome!r}: one of {', '.join(CallsOutcome.values)}")
+        if outcome == CallsOutcome.CLEAN:
+            return self.filter(**{column: 0 for column in _NOT_DONE_COLUMNS})
+        return self.filter(**{f"calls_{outcome}__gt": 0})
 
     def active(self) -> RunQuerySet:
         return self.exclude(status__in=FINAL_STATUSES)
@@ -91,6 +122,18 @@ class Run(models.Model):
         help_text="The failed run this run retries.",
     )
 
+    # What happened to its calls, counted as each settled call's event is written (runs.event_log), so
+    # that the list can show and filter by it: a run whose calls were all refused still "completed".
+    calls_executed = models.PositiveIntegerField(default=0, help_text="Tool calls that ran.")
+    calls_blocked = models.PositiveIntegerField(default=0, help_text="Tool calls blocked by policy, never run.")
+    calls_denied = models.PositiveIntegerField(
+        default=0, help_text="Tool calls a reviewer denied, or denied because the run was cancelled or failed."
+    )
+    calls_expired = models.PositiveIntegerField(default=0, help_text="Tool calls whose review expired, never run.")
+    calls_failed = models.PositiveIntegerField(
+        default=0, help_text="Tool calls that failed: the tool raised, or its arguments were invalid."
+    )
+
     objects = RunQuerySet.as_manager()
 
     class Meta:
@@ -105,6 +148,26 @@ class Run(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def calls_not_done(self) -> int:
+        """Tool calls that did not run, or failed: blocked, denied, expired, tool errors."""
+        return sum(getattr(self, column) for column in _NOT_DONE_COLUMNS)
+
+    @property
+    def outcome(self) -> str:
+        """The status, and what happened to the calls that were not done: "completed", "completed · 1
+        blocked", "cancelled · 2 denied, 1 tool error"."""
+        not_done = self._call_counts(_NOT_DONE_COLUMNS)
+        return f"{self.status} · {', '.join(not_done)}" if not_done else self.status
+
+    def calls_summary(self) -> str:
+        """Every settled call, counted: "1 done, 1 blocked"; "" when none was."""
+        return ", ".join(self._call_counts(("calls_executed", *_NOT_DONE_COLUMNS)))
+
+    def _call_counts(self, columns) -> list[str]:
+        counts = [(getattr(self, column), _CALL_WORDS[column]) for column in columns]
+        return [f"{n} {one if n == 1 else more}" for n, (one, more) in counts if n]
 
     def tool_names(self) -> list[str]:
         return list(self.tools.values_list("name", flat=True))

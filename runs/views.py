@@ -8,13 +8,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, push_url
 from django_htmx.middleware import HtmxDetails
 
 from audit.search import run_trail
 
 from . import commands
-from .forms import StartRunForm
+from .forms import RunFilterForm, StartRunForm
 from .models import Run
 
 
@@ -26,8 +26,15 @@ class HtmxHttpRequest(HttpRequest):
 
 @login_required
 def run_list(request: HtmxHttpRequest) -> HttpResponse:
-    template = "runs/list.html#run-rows" if request.htmx else "runs/list.html"
-    return TemplateResponse(request, template, {"runs": Run.objects.listed_for(request.user)})
+    filters = RunFilterForm(request.GET)
+    valid = filters.is_valid()
+    runs = filters.filter(Run.objects).listed_for(request.user) if valid else Run.objects.none()
+    context = {"runs": runs, "filters": filters, "filters_query": filters.query_string()}
+    if not request.htmx:
+        return TemplateResponse(request, "runs/list.html", context, status=200 if valid else 400)
+    # HTMX swaps only 2xx: the errors are shown in place of the rows.
+    response = TemplateResponse(request, "runs/_list_update.html", context)
+    return push_url(response, request.path + (f"?{context['filters_query']}" if context["filters_query"] else ""))
 
 
 @login_required

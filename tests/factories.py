@@ -60,6 +60,24 @@ def paused_run(user):
     return start_run_now(user, "Refund order ord_7 for 250", tools=("refund_payment",))
 
 
+def blocked_run(user):
+    """A run whose only call, a delete, was blocked by policy; it completed. Returns it refreshed."""
+    return start_run_now(user, "Delete customer cus_9", tools=("delete_customer",))
+
+
+def denied_run(user, reviewer):
+    """A run whose only call, a refund of 250, `reviewer` denied; it completed. Returns it refreshed."""
+    from approvals.services import resolve_approval
+    from runs import worker
+
+    run = paused_run(user)
+    resolve_approval(approval=ApprovalRequest.objects.select_related("run").get(run=run), reviewer=reviewer,
+                     resolution="denied", comment="not this one")
+    worker.resume_run(run_id=run.pk)  # the resume queued after commit does not run inside a test transaction
+    run.refresh_from_db()
+    return run
+
+
 def pending_approval(user, n: int = 1) -> ApprovalRequest:
     """A refund of 250 for ord_<n> waiting for a reviewer, on a run `user` started: the rows a paused
     run leaves, written directly (driving a run to its pause takes the runner and the demo model)."""

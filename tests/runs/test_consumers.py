@@ -20,7 +20,7 @@ from config.asgi import application
 from runs.consumers import DashboardConsumer, RunConsumer
 from runs.live import run_group
 from runs.models import Run, RunEvent
-from tests.factories import make_user
+from tests.factories import blocked_run, make_user, start_run_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -403,4 +403,61 @@ async def test_dashboard_count_of_an_operator_is_what_their_queue_lists():
     frame = await comm.receive_from()
     assert re.search(r'<span id="pending-count"[^>]*>(\d+)</span>', frame).group(1) == "0"
     assert frame.count("review</a>") == 0
+    await comm.disconnect()
+
+
+# --- what happened to a run's calls, in its live updates ------------------------------------------
+
+
+def _badges(frame: str) -> list[str]:
+    return re.findall(r'<span class="badge status-[^"]*">[^<]*</span>', frame)
+
+
+@sync_to_async
+def with_owner(run: Run) -> Run:
+    """The run with its owner read, as the async tests use it."""
+    return Run.objects.select_related("started_by").get(pk=run.pk)
+
+
+async def test_run_page_update_says_its_only_call_was_blocked(demo_tools_registered):
+    run = await with_owner(await sync_to_async(blocked_run)(await sync_to_async(make_user)("owner")))
+    comm, frame = await run_page(run)
+    status = frame[frame.index('id="run-status"'):]
+    assert _badges(status)[0] == '<span class="badge status-completed calls-not-done">completed · 1 blocked</span>'
+    await comm.disconnect()
+
+
+@sync_to_async
+def blocked_and_clean_runs(username: str) -> tuple[Run, Run]:
+    owner = make_user(username)
+    blocked, clean = blocked_run(owner), start_run_now(owner, "Look up order ord_100", tools=("lookup_order",))
+    return Run.objects.select_related("started_by").get(pk=blocked.pk), clean
+
+
+def _listed(frame: str) -> list[str]:
+    return re.findall(r'<a href="/runs/([0-9a-f-]+)/">', frame[frame.index('id="run-rows"'):])
+
+
+async def test_dashboard_keeps_the_runs_list_filtered_on_every_update(demo_tools_registered):
+    blocked, _clean = await blocked_and_clean_runs("olga")
+    comm = await communicator(DashboardConsumer, "/ws/dashboard/?show=runs&outcome=blocked", blocked.started_by)
+    comm.scope["query_string"] = b"show=runs&outcome=blocked"
+    assert (await comm.connect())[0]
+    assert _listed(await comm.receive_from()) == [str(blocked.pk)]
+    later = await sync_to_async(start_run_now)(blocked.started_by, "Delete customer cus_10", tools=("delete_customer",))
+    await get_channel_layer().group_send("dashboard", {"type": "dashboard.changed"})
+    assert _listed(await comm.receive_from()) == [str(later.pk), str(blocked.pk)]
+    await comm.disconnect()
+
+
+async def test_dashboard_unknown_outcome_filter_gets_error_frame_and_no_list(demo_tools_registered):
+    blocked, _clean = await blocked_and_clean_runs("olga")
+    comm = await communicator(DashboardConsumer, "/ws/dashboard/?show=runs&outcome=all", blocked.started_by)
+    comm.scope["query_string"] = b"show=runs&outcome=all"
+    assert (await comm.connect())[0]
+    error = await comm.receive_from()
+    assert re.search(r'<div id="ws-error"[^>]*>([^<]*)</div>', error).group(1) == (
+        "The runs list is not updated: outcome: Select a valid choice. all is not one of the available choices.")
+    frame = await comm.receive_from()
+    assert 'id="pending-count"' in frame and 'id="run-rows"' not in frame
     await comm.disconnect()

@@ -1,4 +1,4 @@
-"""The data migration that moves facts out of the event log into columns (runs 0003)."""
+"""The data migrations that move facts out of the event log into columns (runs 0003, 0004)."""
 
 from __future__ import annotations
 
@@ -27,3 +27,32 @@ def test_recoveries_and_retry_of_are_read_from_the_events(migrate):
     assert Run.objects.get(pk=failed.pk).recoveries == 2
     assert Run.objects.get(pk=retry.pk).retry_of_id == failed.pk
     assert (Run.objects.get(pk=other.pk).recoveries, Run.objects.get(pk=other.pk).retry_of_id) == (0, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_call_counts_are_read_from_the_events_of_existing_runs(migrate):
+    apps = migrate([("runs", "0003_run_retry_of_and_recoveries_as_columns")])
+    Run, RunEvent = apps.get_model("runs", "Run"), apps.get_model("runs", "RunEvent")
+    user = apps.get_model("auth", "User").objects.create(username="olivia")
+    blocked, mixed, quiet = (Run.objects.create(started_by_id=user.pk, prompt="p", model="m", status="completed")
+                             for _ in range(3))
+    steps = {blocked: ["blocked"],
+             mixed: ["executed", "approval_required", "executed", "denied", "expired", "tool_error", "blocked",
+                     "approval_required", "denied"]}
+    for run, statuses in steps.items():
+        RunEvent.objects.create(run=run, seq=1, type="status", payload={"status": "running", "detail": "x"})
+        for seq, status in enumerate(statuses, start=2):
+            RunEvent.objects.create(run=run, seq=seq, type="execution_event",
+                                    payload={"tool": "t", "call_id": f"call_{seq}", "status": status})
+    RunEvent.objects.create(run=quiet, seq=1, type="status", payload={"status": "completed", "detail": "x"})
+
+    apps = migrate([("runs", "0004_run_call_counts")])
+    Run = apps.get_model("runs", "Run")
+
+    def counts(run):
+        return Run.objects.values_list("calls_executed", "calls_blocked", "calls_denied", "calls_expired",
+                                       "calls_failed").get(pk=run.pk)
+
+    assert counts(blocked) == (0, 1, 0, 0, 0)
+    assert counts(mixed) == (2, 1, 2, 1, 1)
+    assert counts(quiet) == (0, 0, 0, 0, 0)

@@ -19,8 +19,9 @@ def demo(demo_tools_registered):
 def test_one_governed_call_is_recorded_in_a_fixed_number_of_queries(operator, monkeypatch, django_assert_num_queries):
     """From the model's answer naming the call to its step written: the claim on the call with the state
     (UPDATE, the execution's get-or-create), its outcome, the tool's redaction settings, the state and
-    the step under the claim (UPDATE, seq, INSERT), the step's audit record (the tool's context, the
-    chain head, the record, the head again, the check), with the savepoints of the atomic blocks."""
+    the step under the claim (UPDATE, seq, INSERT), the run's count of executed calls (UPDATE), the
+    step's audit record (the tool's context, the chain head, the record, the head again, the check),
+    with the savepoints of the atomic blocks."""
     monkeypatch.setattr("audit.recorders._tool_contexts", {})  # the tool's domain/actor is read, not cached
     run = commands.start_run(user=operator, prompt="Look up order ord_100", model="gpt-4.1",
                              tool_names=["lookup_order"])
@@ -28,10 +29,12 @@ def test_one_governed_call_is_recorded_in_a_fixed_number_of_queries(operator, mo
     claimed.prepare()
     steps = claimed.guard.advance(claimed.state, stream=True, executor=claimed.execute_tool)
 
-    with django_assert_num_queries(23):
+    with django_assert_num_queries(24):
         step = next(event["event"] for event in steps if event["type"] == "execution_event")
         assert claimed.record_step(step) is True
 
     assert (step["tool"], step["status"]) == ("lookup_order", "executed")
     assert demo_tools.EXECUTIONS == [{"tool": "lookup_order", "order_id": "ord_100"}]
     assert run.events.get(type="execution_event").payload["call_id"] == step["call_id"]
+    run.refresh_from_db()
+    assert (run.calls_executed, run.calls_not_done) == (1, 0)

@@ -1,0 +1,51 @@
+"""The runs list in a real browser: a run whose call was refused does not look like a success, and the
+list filtered by what happened to the calls stays filtered as live updates arrive."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import login, start_run_in_browser
+
+pytestmark = pytest.mark.browser
+AMBER = "rgb(253, 241, 216)"  # the badge of a run still under way (app.css), never the green of a clean run
+
+
+def _row(page, prompt: str):
+    return page.locator("#run-rows tbody tr", has_text=prompt)
+
+
+def test_filtered_runs_list_stays_filtered_on_live_updates(live_stack, chromium):
+    url = live_stack["url"]
+    operator = login(chromium, url, "operator", "operator-demo")
+    start_run_in_browser(operator, url, "Delete customer cus_4601", "delete_customer", until="completed · 1 blocked")
+    badge = operator.locator("#run-status .badge").first
+    assert badge.evaluate("e => getComputedStyle(e).backgroundColor") == AMBER
+    start_run_in_browser(operator, url, "Look up order ord_4601", "lookup_order", until="completed")
+
+    with operator.expect_websocket(lambda ws: "/ws/dashboard/" in ws.url) as opened:
+        operator.goto(f"{url}/runs/")
+    unfiltered_socket = opened.value
+    expect(_row(operator, "Look up order ord_4601").locator(".badge")).to_have_text("completed")
+    expect(_row(operator, "Delete customer cus_4601").locator(".badge")).to_have_text("completed · 1 blocked")
+    with operator.expect_websocket(lambda ws: "/ws/dashboard/" in ws.url and "outcome=blocked" in ws.url) as opened:
+        operator.get_by_label("Calls").select_option("blocked")
+    filtered_socket = opened.value
+    if not unfiltered_socket.is_closed():
+        unfiltered_socket.wait_for_event("close")  # swapped out with the list: it must not re-render it unfiltered
+    expect(operator).to_have_url(f"{url}/runs/?outcome=blocked")
+    expect(_row(operator, "Look up order ord_4601")).to_have_count(0)
+    expect(_row(operator, "Delete customer cus_4601")).to_have_count(1)
+
+    # Runs started elsewhere arrive over the filtered socket: the refused one is listed, the clean one not.
+    other_tab = operator.context.new_page()
+    start_run_in_browser(other_tab, url, "Look up order ord_4602", "lookup_order", until="completed")
+    start_run_in_browser(other_tab, url, "Delete customer cus_4602", "delete_customer", until="completed · 1 blocked")
+    expect(_row(operator, "Delete customer cus_4602")).to_have_count(1, timeout=20_000)
+    expect(_row(operator, "Look up order ord_4602")).to_have_count(0)
+    expect(_row(operator, "Look up order ord_4601")).to_have_count(0)
+    assert not filtered_socket.is_closed()
+    assert operator.locator("#run-rows .badge").all_inner_texts() == ["completed · 1 blocked"] * operator.locator(
+        "#run-rows .badge").count()
+    operator.context.close()
