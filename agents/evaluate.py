@@ -29,8 +29,10 @@ from governance.guard.errors import ToolArgumentsError
 from governance.guard.validation import validate_arguments
 from governance.models import ToolRegistration
 from governance.policy.engine import new_request_id
+from runs import remote
+from runs.models import Run
 
-from . import activity
+from . import activity, sessions
 from .approval_hook import ApprovalTicket, on_requires_approval
 from .keys import bound_scope
 from .models import AgentKey
@@ -104,27 +106,49 @@ def decide(call: RemoteCall, engine: Any) -> Decision:
         return _decision("blocked", f"the policy engine could not decide, so the call is blocked (fail closed): {exc}")
 
 
-def evaluate_calls(*, key: AgentKey, calls: list[RemoteCall], dry_run: bool = False) -> list[dict[str, Any]]:
+def evaluate_calls(*, key: AgentKey, calls: list[RemoteCall], dry_run: bool = False,
+                   base_url: str = "") -> list[dict[str, Any]]:
     """Decide every call and answer each in BIGHUB's shape, in order.
 
-    Side effects, unless `dry_run`: for each call one AgentActivity row and one audit record, and for
-    a requires_approval decision `approval_hook.on_requires_approval`, all in one transaction. A call
-    that is refused (CallRejected) refuses the whole request before anything is written.
+    A call in a session someone cancelled is blocked, naming them (runs/remote.py). Side effects,
+    unless `dry_run`, in one transaction: the session's run opened if new (`agents.sessions`); for each
+    call one AgentActivity row and one event on that run (with its audit record); for a
+    requires_approval decision the approval request (`approval_hook.on_requires_approval`, its page
+    under `base_url`) and the run awaiting approval. A call that is refused (CallRejected) refuses the
+    whole request before anything is written.
     """
     engine = embedded_engine()
     decided = [(call, decide(call, engine)) for call in calls]
     if dry_run:
-        return [bighub_answer(decision, None, dry_run=True) for _, decision in decided]
+        answers = []
+        for call, decision in decided:
+            run = sessions.existing_run(key.pk, sessions.session_of(key, call.context))
+            answers.append(bighub_answer(_unless_cancelled(run, decision), None, dry_run=True))
+        return answers
     answers = []
     with transaction.atomic():
         for call, decision in decided:
-            session = activity.session_of(key, call.context)
-            ticket = (on_requires_approval(key=key, call=call, decision=decision, session=session)
+            session = sessions.session_of(key, call.context)
+            run = sessions.session_run(key, session)
+            decision = _unless_cancelled(run, decision)
+            shown = activity.shown_call(call)
+            ticket = (on_requires_approval(key=key, call=call, decision=decision, session=session, run=run,
+                                           shown=shown, base_url=base_url)
                       if decision.requires_approval else None)
             answer = bighub_answer(decision, ticket)
-            activity.record_decision(key=key, call=call, decision=decision, answer=answer, session=session)
+            approval_id = ticket.approval_id if ticket else None
+            activity.record_decision(key=key, call=call, decision=decision, answer=answer, session=session, run=run,
+                                     approval_id=approval_id, shown=shown)
+            if approval_id is not None:
+                remote.await_approval(run, tool=call.action, approval_id=approval_id)
             answers.append(answer)
     return answers
+
+
+def _unless_cancelled(run: Run | None, decision: Decision) -> Decision:
+    """The decision, or a block naming who cancelled the session."""
+    refused = remote.refusal(run) if run is not None else None
+    return decision if refused is None else _decision("blocked", refused)
 
 
 def bighub_answer(decision: Decision, ticket: ApprovalTicket | None, *, dry_run: bool = False) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from approvals.models import ApprovalRequest
 
 from .commands import offered
 from .live import DASHBOARD_GROUP, run_group
-from .models import Run, RunEvent
+from .models import Run, RunEvent, RunOrigin
 from .socket_session import CLOSE_SESSION_ENDED, SessionBoundConsumer
 
 logger = logging.getLogger(__name__)
@@ -147,6 +147,8 @@ class DashboardConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
         # Which sections the page shows besides the nav count ("runs", "approvals"); others are not sent.
         query = parse_qs(self.scope.get("query_string", b"").decode())
         self.show = {s for s in query.get("show", [""])[0].split(",") if s in ("runs", "approvals")}
+        # The runs list's filter, as the page was asked for (anything else shows every run, as the page does not).
+        self.origin = query.get("origin", [""])[0] if query.get("origin", [""])[0] in RunOrigin.values else None
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         await self.start_session_watch()
         await self.accept()
@@ -179,7 +181,8 @@ class DashboardConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
             return None
         return render_to_string("runs/_dashboard_update.html", {
             "show": self.show,
-            "runs": Run.objects.listed_for(self.user) if "runs" in self.show else [],
+            "runs": Run.objects.listed_for(self.user, origin=self.origin) if "runs" in self.show else [],
+            "origin": self.origin,
             "approvals": ApprovalRequest.objects.queue_for(self.user).listed() if "approvals" in self.show else [],
             "pending_count": ApprovalRequest.objects.queue_for(self.user).count(),
         })

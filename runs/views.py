@@ -15,7 +15,7 @@ from audit.search import run_trail
 
 from . import commands
 from .forms import StartRunForm
-from .models import Run
+from .models import Run, RunOrigin
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -26,8 +26,12 @@ class HtmxHttpRequest(HttpRequest):
 
 @login_required
 def run_list(request: HtmxHttpRequest) -> HttpResponse:
+    origin, problem = request.GET.get("origin") or None, ""
+    if origin is not None and origin not in RunOrigin.values:
+        origin, problem = None, f"There is no origin {origin!r}: choose dashboard or remote. Every run is shown."
     template = "runs/list.html#run-rows" if request.htmx else "runs/list.html"
-    return TemplateResponse(request, template, {"runs": Run.objects.listed_for(request.user)})
+    context = {"runs": Run.objects.listed_for(request.user, origin=origin), "origin": origin, "problem": problem}
+    return TemplateResponse(request, template, context, status=400 if problem else 200)
 
 
 @login_required

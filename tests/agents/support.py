@@ -4,16 +4,23 @@ and demo calls with the outcome the dashboard decides for them."""
 from __future__ import annotations
 
 from agents.models import AgentActivity, AgentKey, IdempotentRequest
+from approvals.models import ApprovalRequest
 from audit.models import AuditKind, AuditRecord
+from runs.models import Run, RunEvent
 
 
 def api_state() -> dict[str, int]:
-    """Row counts of everything but the audit records of refusals (the one thing a refusal adds)."""
+    """Row counts of everything but the audit records of refusals (the one thing a refusal adds), and how
+    many approval requests are pending and runs are cancelled (a refused resolve or cancel changes no count)."""
     return {
         "activity": AgentActivity.objects.count(),
         "idempotency": IdempotentRequest.objects.count(),
         "audit": AuditRecord.objects.exclude(kind=AuditKind.API_REFUSAL).count(),
         "keys": AgentKey.objects.filter(revoked_at__isnull=True).count(),
+        "runs": Run.objects.count(),
+        "run_events": RunEvent.objects.count(),
+        "approvals": ApprovalRequest.objects.count(),
+        "pending": ApprovalRequest.objects.pending().count(),
     }
 
 
