@@ -1,11 +1,14 @@
 """Approval requests as the API shows them to a key: which it may see, as `ApprovalItem`s, and resolving.
 
-- An **agent** key sees the requests its actor raised (the remote runs of that actor), in its domains.
-  It never resolves: "approvals are decided by reviewers in the dashboard" (403), and nothing changes.
-- An **approver** key sees what its dashboard user sees in the browser (`governance.permissions`), and
-  resolves as that user, under that user's rules (`approvals.services.resolve_approval`: the reviewers'
-  permission, no self-approval). Resolving a resolved request the way it went answers it as it is; the
-  other way is a conflict (409), and nothing changes.
+- Every key sees only the requests its actor raised (in the remote runs of that actor), in its
+  domains: a key is bound to one actor, so a key for actor A never reads or resolves actor B's.
+- An **agent** key never resolves: "approvals are decided by reviewers in the dashboard" (403), and
+  nothing changes.
+- An **approver** key sees, of those, what its dashboard user sees in the browser
+  (`governance.permissions`), and resolves as that user, under that user's rules
+  (`approvals.services.resolve_approval`: the reviewers' permission, no self-approval). Resolving a
+  resolved request the way it went answers it as it is; the other way is a conflict (409), and
+  nothing changes.
 
 A request another key may not see is answered as one that does not exist (404), so a key learns
 nothing of other actors' requests. An item has the SDK's `ApprovalItem` fields (`request_id`,
@@ -50,10 +53,9 @@ class ResolveRefused(Exception):
 
 def visible_to(key: AgentKey) -> QuerySet[ApprovalRequest]:
     """The requests this key may read (see the module docstring)."""
-    if key.role == AgentKeyRole.APPROVER:
-        return ApprovalRequest.objects.visible_to(key.user)
-    return ApprovalRequest.objects.filter(run__origin=RunOrigin.REMOTE, run__actor=key.actor,
-                                          decision__domain__in=key.domains)
+    raised = ApprovalRequest.objects.filter(run__origin=RunOrigin.REMOTE, run__actor=key.actor,
+                                            decision__domain__in=key.domains)
+    return raised.visible_to(key.user) if key.role == AgentKeyRole.APPROVER else raised
 
 
 def find(key: AgentKey, request_id: str) -> ApprovalRequest:

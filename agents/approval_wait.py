@@ -1,10 +1,13 @@
 """The long-poll of `GET /approvals/{id}?wait=SECONDS`: answer as soon as a reviewer decides, holding no
 thread and no database connection while waiting.
 
-The endpoint checks the key and reads the request like any other (a sync view, in a thread); if the
-request is pending it answers with a streamed response whose body is produced on the server's event
-loop (`answer_when_resolved`): the thread and its database connection are released before the wait
-starts, however many agents wait.
+Under the ASGI server, `ApprovalLongPolls` wraps the Django application (config/asgi.py): it lets
+Django answer the request at once (`wait=0`: the key, the rate limit, the 404 of a request the key
+may not see, the refusals' audit records, the item as JSON), and when that answer is a pending
+request it waits on the event loop, then answers the resolved item. Django's request, its thread and
+its database connection are over before the wait starts, however many agents wait; a client that
+hangs up stops its wait. Where nothing wraps it (Django's test client, a WSGI server), the endpoint
+itself streams the answer (`answer_when_resolved`), which holds the request's thread while it waits.
 
 The waits of one event loop (one server process) share one `_Waiters`: a future per waiting request,
 and while any wait, one task that
@@ -22,8 +25,11 @@ import asyncio
 import contextvars
 import json
 import logging
+import math
+import re
 import weakref
 from typing import Any
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -39,9 +45,93 @@ from .approval_items import fields
 logger = logging.getLogger(__name__)
 
 
+LONG_POLL_PATH = re.compile(r"^/bighub/approvals/[^/]+$")  # GET /approvals/{id} of the API in config/urls.py
+
+
+class ApprovalLongPolls:
+    """ASGI middleware: the long-polls of approval requests, waited for on the event loop (module docstring)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        wait = _wait_asked(scope)
+        if wait is None:
+            await self.app(scope, receive, send)
+            return
+        start, body = await _answer_now(self.app, {**scope, "query_string": _with_wait(scope, 0)}, receive)
+        item = _pending_item(start, body)
+        if item is not None:
+            waiting = asyncio.ensure_future(_waiters().wait(int(item["request_id"]), wait))
+            hang_up = asyncio.ensure_future(_disconnected(receive))
+            await asyncio.wait({waiting, hang_up}, return_when=asyncio.FIRST_COMPLETED)
+            hang_up.cancel()
+            if not waiting.done():  # the client went away: nobody to answer; its wait ends now
+                waiting.cancel()
+                await asyncio.wait({waiting})
+                return
+            if waiting.result() is not None:
+                body = json.dumps({**item, **waiting.result()}).encode()
+        headers = [(name, value) for name, value in start.get("headers", []) if name.lower() != b"content-length"]
+        await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _wait_asked(scope) -> float | None:
+    """The seconds a GET of one approval request asks to wait, cut to the maximum; None when it asks for
+    none, or for something the endpoint must refuse itself (it then answers the request as sent)."""
+    if scope["type"] != "http" or scope.get("method") != "GET" or not LONG_POLL_PATH.match(scope.get("path", "")):
+        return None
+    asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("wait", [])
+    try:
+        wait = float(asked[0]) if len(asked) == 1 else 0.0
+    except ValueError:
+        return None
+    if not math.isfinite(wait) or wait <= 0:
+        return None
+    return min(wait, settings.GOVERNANCE_API_MAX_WAIT_SECONDS)
+
+
+def _with_wait(scope, wait: float) -> bytes:
+    query = [(name, value) for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                                                          keep_blank_values=True) if name != "wait"]
+    return urlencode([*query, ("wait", str(wait))]).encode("latin-1")
+
+
+async def _answer_now(app, scope, receive) -> tuple[dict[str, Any], bytes]:
+    """Django's whole answer to the request: its start message and body."""
+    start: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def keep(message) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, keep)
+    return start, b"".join(chunks)
+
+
+def _pending_item(start: dict[str, Any], body: bytes) -> dict[str, Any] | None:
+    if start.get("status") != 200:
+        return None
+    try:
+        item = json.loads(body)
+    except ValueError:
+        return None
+    return item if isinstance(item, dict) and item.get("status") == "pending" else None
+
+
+async def _disconnected(receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 def answer_when_resolved(item: dict[str, Any], *, wait: float) -> StreamingHttpResponse:
-    """The answer to a long-poll of the pending request `item`: the request once resolved, or as it is
-    after `wait` seconds. Headers go at once; the JSON body when it is known.
+    """The endpoint's own answer to a long-poll of the pending request `item`, where `ApprovalLongPolls` does
+    not wrap it: the request once resolved, or as it is after `wait` seconds. Headers go at once; the
+    JSON body when it is known.
 
     The view's database connection is closed first (outside a transaction): the wait needs none.
     """
@@ -93,6 +183,8 @@ class _Waiters:
                 waiting.discard(future)
                 if not waiting:
                     del self.futures[approval_id]
+            if not self.futures:
+                self.look_now.set()  # the watching task sees nobody waits, and stops
 
     async def _watch(self) -> None:
         listener = asyncio.get_running_loop().create_task(self._listen())

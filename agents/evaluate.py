@@ -18,7 +18,7 @@ so the SDK's readers and `governance.backends.bighub_mapping` reach the dashboar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import transaction
@@ -78,32 +78,36 @@ def remote_call(key: AgentKey, item: Any, *, actor: str | None = None, domain: s
                       arguments=arguments, context=context, field=field)
 
 
-def decide(call: RemoteCall, engine: Any) -> Decision:
-    """The dashboard's decision for one call; no side effects. Raises CallRejected (422)."""
+def decide(call: RemoteCall, engine: Any) -> tuple[RemoteCall, Decision]:
+    """The dashboard's decision for one call, with the call as it was decided (its value and target taken
+    from its arguments, as a run takes them); no side effects. Raises CallRejected (422)."""
     tool = ToolRegistration.objects.filter(name=call.action).first()
     if tool is None:
         outcome = engine.domain_defaults.get(call.domain, engine.default_outcome)
-        return _decision(outcome, f"{call.action} is not a tool registered in the dashboard; the default of domain "
-                                  f"{call.domain!r} is {_WORDS[outcome]}", (f"default:{call.domain}",))
+        reason = (f"{call.action} is not a tool registered in the dashboard; the default of domain {call.domain!r} "
+                  f"is {_WORDS[outcome]}")
+        return call, _decision(outcome, reason, (f"default:{call.domain}",))
     if not tool.enabled:
-        return _decision("blocked", f"{tool.name} is disabled in the dashboard")
+        return call, _decision("blocked", f"{tool.name} is disabled in the dashboard")
     if tool.domain != call.domain:
-        return _decision("blocked", f"{tool.name} is registered in domain {tool.domain!r}, not {call.domain!r}")
+        return call, _decision("blocked", f"{tool.name} is registered in domain {tool.domain!r}, not {call.domain!r}")
     if call.arguments is not None:
         schema = tool.schema_override if tool.schema_override is not None else tool.schema
         try:
             validate_arguments(call.arguments, schema)
         except ToolArgumentsError as exc:
-            return _decision("blocked", f"invalid arguments for {tool.name}: {exc.reason}")
+            return call, _decision("blocked", f"invalid arguments for {tool.name}: {exc.reason}")
+    call = replace(call, value=_value(tool, call), target=_target(tool, call))
     action = ActionRequest(
         tool=tool.name, action=tool.name, arguments=call.arguments or {}, actor=call.actor, domain=call.domain,
-        value=_value(tool, call), target=_target(tool, call), decision_mode=tool.decision_mode,
+        value=call.value, target=call.target, decision_mode=tool.decision_mode,
         trace_id=_text(call.context.get("trace_id")), call_id=_text(call.context.get("call_id")),
     )
     try:
-        return engine.evaluate(action)
+        return call, engine.evaluate(action)
     except DecisionBackendError as exc:
-        return _decision("blocked", f"the policy engine could not decide, so the call is blocked (fail closed): {exc}")
+        reason = f"the policy engine could not decide, so the call is blocked (fail closed): {exc}"
+        return call, _decision("blocked", reason)
 
 
 def evaluate_calls(*, key: AgentKey, calls: list[RemoteCall], dry_run: bool = False,
@@ -118,7 +122,7 @@ def evaluate_calls(*, key: AgentKey, calls: list[RemoteCall], dry_run: bool = Fa
     whole request before anything is written.
     """
     engine = embedded_engine()
-    decided = [(call, decide(call, engine)) for call in calls]
+    decided = [decide(call, engine) for call in calls]
     if dry_run:
         answers = []
         for call, decision in decided:
