@@ -46,6 +46,7 @@ from .schemas import (
 )
 
 MAX_APPROVALS_LISTED = 100
+REQUEST_ID = "The request_id of a requires_approval answer (the approval request's id)."
 REFUSALS = {400: Error, 401: Error, 403: Error, 409: Error, 413: Error, 422: ValidationErrors, 429: Error}
 IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
                          description="Same key and same body: the same answer, recorded once; another body: 409.")
@@ -159,7 +160,7 @@ def approvals_list(
          summary="One approval request; with ?wait=SECONDS, answered as soon as a reviewer decides")
 def approval_get(
     request,
-    request_id: str = PathParam(..., max_length=100),
+    request_id: str = PathParam(..., max_length=100, examples=["1"], description=REQUEST_ID),
     wait: float = Query(0, ge=0, allow_inf_nan=False, description=(
         "Seconds to wait for a pending request's resolution before answering (at most "
         "GOVERNANCE_API_MAX_WAIT_SECONDS, 30 by default; more waits that long). The answer comes as soon as a "
@@ -174,7 +175,8 @@ def approval_get(
 
 @api.post("/approvals/{request_id}/resolve", response={200: ApprovalItem, 404: Error, **REFUSALS},
           summary="Approve or deny a request (approver keys, as their dashboard user)")
-def approval_resolve(request, payload: ResolveIn, request_id: str = PathParam(..., max_length=100),
+def approval_resolve(request, payload: ResolveIn,
+                     request_id: str = PathParam(..., max_length=100, examples=["1"], description=REQUEST_ID),
                      idempotency_key: str | None = IDEMPOTENCY_KEY):
     return _once(request, payload, idempotency_key, lambda: approval_items.resolve(
         key=request.auth, request_id=request_id, resolution=payload.resolution, comment=payload.comment or "",
