@@ -22,16 +22,13 @@ from django.utils import timezone
 from approvals.models import ApprovalRequest
 from approvals.services import expire_overdue, resolve_approval
 from runs.models import Run, RunStatus
+from tests.agents.support import LongPoll, client_for
 from tests.factories import make_agent_key, make_user, register_demo_tools
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ACTOR, DOMAIN = "AI_AGENT_001", "customer_transactions"
 REFUND = {"action": "refund_payment", "value": 250, "actor": ACTOR, "domain": DOMAIN}
-
-
-def client_for(server, secret: str) -> bighub.BighubClient:
-    return bighub.BighubClient(base_url=f"{server['url']}/bighub", api_key=secret, max_retries=0, timeout=20)
 
 
 @pytest.fixture
@@ -45,31 +42,6 @@ def sdk(api_server, secret):
     client = client_for(api_server, secret)
     yield client
     client.close()
-
-
-class LongPoll(threading.Thread):
-    """`GET /approvals/{id}?wait=S` through the SDK's transport, in a thread, timed."""
-
-    def __init__(self, server, secret: str, request_id: str, wait: float) -> None:
-        super().__init__(daemon=True)
-        self.client = client_for(server, secret)
-        self.request_id, self.wait = request_id, wait
-        self.answer, self.error, self.answered_at = None, None, None
-        self.started_at = time.monotonic()
-
-    def run(self) -> None:
-        try:
-            self.answer = self.client._transport.request(method="GET", path=f"/approvals/{self.request_id}",
-                                                          params={"wait": self.wait})
-        except Exception as exc:  # the test reads it
-            self.error = exc
-        self.answered_at = time.monotonic()
-        self.client.close()
-
-    def result(self) -> dict:
-        self.join(timeout=self.wait + 10)
-        assert self.error is None, self.error
-        return self.answer
 
 
 def waiting(server, secret: str, request_id: str, wait: float = 10) -> LongPoll:
