@@ -16,6 +16,7 @@ Every function here is called inside the caller's transaction.
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
 from approvals.models import ApprovalRequest
@@ -72,15 +73,25 @@ def record_resolution(approval) -> None:
     """A request of a remote run was resolved (a reviewer, or expiry): show it on the timeline, and
     the session runs again once none of its calls waits.
 
-    Side effects: an `approval_resolved` event; the status back to running, with its event, when no
-    request of the run is pending any more.
+    Side effects: an `approval_resolved` event, in the resolution's transaction; after its commit, in a
+    transaction of its own, the status back to running with its event when no request of the run is
+    pending any more. Not in the resolution's transaction: it holds the request's row, and a cancel
+    holds the run's and then waits for the request's, so writing the run there could deadlock.
     """
     append_event(approval.run_id, RESOLVED, {
         "approval_id": approval.pk, "tool": approval.tool, "status": approval.status, "outcome": approval.outcome,
         "comment": approval.comment,
     })
-    waiting = ApprovalRequest.objects.filter(run_id=approval.run_id).pending().exists()
-    if not waiting and Run.objects.filter(pk=approval.run_id, status=RunStatus.AWAITING_APPROVAL).update(
-            status=RunStatus.RUNNING):
-        detail = f"no call waits any more: {approval.tool} {approval.outcome}"
-        append_event(approval.run_id, "status", {"status": RunStatus.RUNNING, "detail": detail})
+    detail = f"no call waits any more: {approval.tool} {approval.outcome}"
+    transaction.on_commit(lambda: _running_again(approval.run_id, detail))
+
+
+def _running_again(run_id, detail: str) -> None:
+    with transaction.atomic():
+        # The run's row first, as an evaluation takes it: one raising a request meanwhile is seen.
+        if not Run.objects.select_for_update().filter(pk=run_id, status=RunStatus.AWAITING_APPROVAL).exists():
+            return
+        if ApprovalRequest.objects.filter(run_id=run_id).pending().exists():
+            return
+        Run.objects.filter(pk=run_id).update(status=RunStatus.RUNNING)
+        append_event(run_id, "status", {"status": RunStatus.RUNNING, "detail": detail})

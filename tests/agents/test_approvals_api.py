@@ -169,9 +169,11 @@ def test_an_agent_keys_resolve_is_403_and_changes_nothing(post, agent, raised):
     assert refusals() == [("403", "approvals are decided by reviewers in the dashboard")]
 
 
-def test_an_approver_key_resolves_as_its_user_and_the_audit_names_the_key(post, raised, approver):
+def test_an_approver_key_resolves_as_its_user_and_the_audit_names_the_key(post, raised, approver,
+                                                                          django_capture_on_commit_callbacks):
     request_id = raised(context={"session_id": "s-9"})
-    response = post(f"/approvals/{request_id}/resolve", {"resolution": "approved", "comment": "ok"}, approver[1])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(f"/approvals/{request_id}/resolve", {"resolution": "approved", "comment": "ok"}, approver[1])
     assert (response.status_code, response.json()["status"], response.json()["resolved_by"]) == (200, "approved",
                                                                                                  "alice")
     record = AuditRecord.objects.get(kind=AuditKind.APPROVAL)

@@ -122,15 +122,17 @@ def test_reviewers_see_redacted_arguments_of_a_remote_request(post, agent, clien
             "ord_7" in page, "[redacted]" in page) == (True, False, True)
 
 
-def test_the_run_awaits_until_none_of_its_calls_waits(post, agent, reviewer):
+def test_the_run_awaits_until_none_of_its_calls_waits(post, agent, reviewer, django_capture_on_commit_callbacks):
     post("/actions/evaluate/batch", {"actions": [REFUND_250, {**REFUND_250, "value": 300}], "actor": ACTOR,
                                      "domain": DOMAIN}, agent[1])
     first, second = ApprovalRequest.objects.order_by("pk")
     run = Run.objects.get()
-    resolve_approval(approval=first, reviewer=reviewer, resolution="approved")
+    with django_capture_on_commit_callbacks(execute=True):
+        resolve_approval(approval=first, reviewer=reviewer, resolution="approved")
     run.refresh_from_db()
     assert run.status == RunStatus.AWAITING_APPROVAL
-    resolve_approval(approval=second, reviewer=reviewer, resolution="denied")
+    with django_capture_on_commit_callbacks(execute=True):
+        resolve_approval(approval=second, reviewer=reviewer, resolution="denied")
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING
     assert timeline(run) == [

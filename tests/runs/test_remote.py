@@ -42,7 +42,8 @@ def test_recovery_leaves_remote_sessions_alone_however_long_they_are_quiet():
     assert (recover_stalled_runs(), Run.objects.get(pk=run.pk).status) == (0, RunStatus.RUNNING)
 
 
-def test_a_resolution_in_a_remote_run_is_shown_and_queues_no_resume(monkeypatch, reviewer, operator):
+def test_a_resolution_in_a_remote_run_is_shown_and_queues_no_resume(monkeypatch, reviewer, operator,
+                                                                    django_capture_on_commit_callbacks):
     queued = []
     monkeypatch.setattr(receivers, "enqueue_resume", queued.append)
     run = remote_run()
@@ -50,7 +51,8 @@ def test_a_resolution_in_a_remote_run_is_shown_and_queues_no_resume(monkeypatch,
                                                     arguments_digest="d", decision={})
     remote.await_approval(run, tool="refund_payment", approval_id=remote_request.pk)
     dashboard_request = pending_approval(operator)
-    resolve_approval(approval=remote_request, reviewer=reviewer, resolution="approved", comment="fine")
+    with django_capture_on_commit_callbacks(execute=True):
+        resolve_approval(approval=remote_request, reviewer=reviewer, resolution="approved", comment="fine")
     resolve_approval(approval=dashboard_request, reviewer=reviewer, resolution="approved")
     assert queued == [dashboard_request.run_id]
     assert [(e.type, e.payload) for e in run.events.order_by("seq")][-2:] == [
