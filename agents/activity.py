@@ -1,26 +1,27 @@
-"""Recording what remote agents sent: one AgentActivity row and its audit record, written together.
+"""Recording what remote agents sent: one AgentActivity row and one event on its session's run.
 
 Every decision, outcome report and memory ingest received through the API is written here, and
-only here, so the session timeline and the audit history cannot disagree. Arguments are stored
-with the tool's redact fields replaced, as `governance.assembly.redact_call_arguments` does (for a
-decision, also its top-level value and target when their argument is a redacted one); every text is
-scrubbed of secrets. Callers hold the transaction.
-
-A session is the request's `context.session_id`, else its `trajectory_id`, else one per key and day.
+only here. The AgentActivity row is the API's own memory (which session a request id belongs to,
+which memory events were stored); the run event (`runs.event_log.append_event`, types in
+`runs.remote`) is the session's timeline, pushed live to its page, and the one place that writes its
+audit record, so the timeline and the audit history cannot disagree and nothing is recorded twice.
+Arguments are stored with the tool's redact fields replaced, as `governance.assembly.redact_call_arguments`
+does (for a decision, also its top-level value and target when their argument is a redacted one);
+every text is scrubbed of secrets. Callers hold the transaction (and the run, `agents.sessions`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.utils import timezone
-
-from audit import recorders
 from governance.assembly import redact_call_arguments
 from governance.decisions import Decision
 from governance.jsonsafe import json_safe
 from governance.models import ToolRegistration
 from governance.redaction import REDACTED, parse_paths, redact_arguments, scrub_secrets
+from runs import remote
+from runs.event_log import append_event
+from runs.models import Run
 
 from .models import ActivityKind, AgentActivity, AgentKey
 
@@ -28,34 +29,29 @@ if TYPE_CHECKING:
     from .evaluate import RemoteCall
 
 
-def session_of(key: AgentKey, context: dict[str, Any] | None, *, now=None) -> str:
-    """The session a request belongs to (see the module docstring)."""
-    context = context or {}
-    for name in ("session_id", "trajectory_id"):
-        if isinstance(context.get(name), str) and context[name]:
-            return context[name][:200]
-    return daily_session(key, now=now)
-
-
-def daily_session(key: AgentKey, *, now=None) -> str:
-    return f"{key.prefix}:{(now or timezone.now()).date().isoformat()}"
+def shown_call(call: RemoteCall) -> dict[str, Any]:
+    """What may be stored and shown of a call: its arguments, value and target (see `_redacted`)."""
+    arguments, value, target = _redacted(call)
+    return {"arguments": arguments, "value": value, "target": target}
 
 
 def record_decision(*, key: AgentKey, call: RemoteCall, decision: Decision, answer: dict[str, Any],
-                    session: str) -> AgentActivity:
-    """Side effects: one AgentActivity (decision) and one audit DECISION record."""
-    arguments, value, target = _redacted(call)
-    sent = {"action": call.action, "value": value, "target": target, "arguments": arguments,
-            "context": scrub_secrets(json_safe(call.context))}
+                    session: str, run: Run, approval_id: int | None = None,
+                    shown: dict[str, Any] | None = None) -> AgentActivity:
+    """Side effects: one AgentActivity (decision) and one `remote_decision` event on the run (with its audit
+    DECISION record and live nudge). `shown` is `shown_call(call)` when the caller has it already."""
+    shown = shown if shown is not None else shown_call(call)
+    sent = {"action": call.action, **shown, "context": scrub_secrets(json_safe(call.context))}
     row = AgentActivity.objects.create(
         key=key, kind=ActivityKind.DECISION, session=session, actor=call.actor, domain=call.domain, tool=call.action,
         status=decision.outcome, request_id=answer["request_id"], payload={"request": sent, "answer": answer},
     )
-    recorders.record_remote_decision(
-        key_name=key.name, actor=call.actor, domain=call.domain, tool=call.action, outcome=decision.outcome,
-        reason=decision.reason, policy_ids=list(decision.policy_ids), request_id=answer["request_id"],
-        session=session, arguments=arguments, value=value, target=target,
-    )
+    append_event(run.pk, remote.DECISION, {
+        "key_name": key.name, "actor": call.actor, "domain": call.domain, "tool": call.action,
+        "outcome": decision.outcome, "status": decision.outcome, "reason": decision.reason,
+        "policy_ids": list(decision.policy_ids), "request_id": answer["request_id"], "session": session,
+        "approval_id": approval_id, **shown,
+    })
     return row
 
 
@@ -71,28 +67,30 @@ def _redacted(call: RemoteCall) -> tuple[Any, Any, Any]:
     return arguments, value, None if target is None else scrub_secrets(target)
 
 
-def record_outcome(*, key: AgentKey, actor: str, domain: str, tool: str, session: str, report: dict[str, Any]
-                   ) -> AgentActivity:
-    """Side effects: one AgentActivity (outcome) and one audit AGENT_REPORT record."""
+def record_outcome(*, key: AgentKey, actor: str, domain: str, tool: str, session: str, run: Run,
+                   report: dict[str, Any]) -> AgentActivity:
+    """Side effects: one AgentActivity (outcome) and one `remote_outcome` event on the run (with its audit
+    AGENT_REPORT record and live nudge)."""
     report = scrub_secrets(json_safe(report))
     row = AgentActivity.objects.create(
         key=key, kind=ActivityKind.OUTCOME, session=session, actor=actor, domain=domain, tool=tool,
         status=report["status"], request_id=report.get("request_id") or "", payload={"report": report},
     )
-    recorders.record_agent_report(
-        what="outcome", key_name=key.name, actor=actor, domain=domain, tool=tool, status=report["status"],
-        reason=report.get("description") or "", request_id=row.request_id, session=session,
-        details={"report": report},
-    )
+    append_event(run.pk, remote.OUTCOME, {
+        "key_name": key.name, "actor": actor, "domain": domain, "tool": tool, "status": report["status"],
+        "reason": report.get("description") or "", "request_id": row.request_id, "session": session,
+        "details": {"report": report},
+    })
     return row
 
 
 def record_memory(*, key: AgentKey, actor: str, domain: str, source: str, events: list[dict[str, Any]],
-                  sessions: dict[str, str]) -> list[AgentActivity]:
-    """Side effects: one AgentActivity (memory) per event and one audit AGENT_REPORT record for them all.
+                  runs: dict[str, Run], default: tuple[str, Run]) -> list[AgentActivity]:
+    """Side effects: one AgentActivity (memory) per event, and one `remote_memory` event (with its audit
+    AGENT_REPORT record) on each run the events belong to.
 
-    `sessions` maps a decision's request id to its session; other events go to the key's daily session."""
-    rows = []
+    `runs` maps a decision's request id to its session and run; other events go to `default`."""
+    rows: dict[Run, list[AgentActivity]] = {}
     for event in events:
         event = dict(event)
         tool = str(event.get("tool") or "")
@@ -100,15 +98,18 @@ def record_memory(*, key: AgentKey, actor: str, domain: str, source: str, events
             event["arguments"] = redact_call_arguments(tool, event["arguments"])
         event = scrub_secrets(json_safe(event))
         request_id = str(event.get("request_id") or "")
-        rows.append(AgentActivity(
-            key=key, kind=ActivityKind.MEMORY, session=sessions.get(request_id) or daily_session(key), actor=actor,
-            domain=domain, tool=tool, status=str(event.get("status") or "")[:30], request_id=request_id,
+        session, run = runs.get(request_id) or default
+        rows.setdefault(run, []).append(AgentActivity(
+            key=key, kind=ActivityKind.MEMORY, session=session, actor=actor, domain=domain, tool=tool,
+            status=str(event.get("status") or "")[:30], request_id=request_id,
             event_id=str(event.get("event_id") or ""), payload={"source": source, "event": event},
         ))
-    AgentActivity.objects.bulk_create(rows)
-    recorders.record_agent_report(
-        what="memory", key_name=key.name, actor=actor, domain=domain, tool="", status="ingested",
-        reason=f"{len(rows)} memory event(s) from {source}", request_id="", session="",
-        details={"source": source, "event_ids": [r.event_id for r in rows]},
-    )
-    return rows
+    stored = []
+    for run, run_rows in rows.items():
+        stored.extend(AgentActivity.objects.bulk_create(run_rows))
+        append_event(run.pk, remote.MEMORY, {
+            "key_name": key.name, "actor": actor, "domain": domain, "tool": "", "status": "ingested",
+            "reason": f"{len(run_rows)} memory event(s) from {source}", "request_id": "", "session": run.session,
+            "details": {"source": source, "event_ids": [r.event_id for r in run_rows]},
+        })
+    return stored

@@ -1,9 +1,11 @@
 """The BIGHUB-compatible HTTP API under /bighub/ (django-ninja): the doors, kept thin.
 
 Each endpoint validates its body with a schema (`agents.schemas`), then calls one service
-(`agents.evaluate`, `agents.reports`) through `agents.idempotency`. Every request passes, in order:
-the API key (401), the key's rate limit (429), the body size (413), JSON and field validation
-(400/422), the key's actor and domains (403), the Idempotency-Key (409). Each refusal answers
+(`agents.evaluate`, `agents.reports`, `agents.approval_items`), POSTs through `agents.idempotency`;
+a long-poll of a pending approval request answers when it is resolved (`agents.approval_wait`).
+Every request passes, in order: the API key (401), the key's rate limit (429), the body size (413),
+JSON and field validation (400/422), the key's actor and domains (403), the Idempotency-Key (409);
+then an approval request the key may not see is one that does not exist (404). Each refusal answers
 `{"detail": ...}` (a list of `{loc, msg, type}` for 422, as FastAPI and BIGHUB answer) and is
 recorded in the audit history (`agents.refusals`); nothing else changes. docs/api.md describes it.
 """
@@ -12,20 +14,25 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from ninja import Header, NinjaAPI, Swagger
+from ninja import Header, NinjaAPI, Query, Swagger
+from ninja import Path as PathParam
 from ninja.errors import HttpError, Throttled, ValidationError
 from ninja.parser import Parser
 from ninja.security import APIKeyHeader
 
-from . import idempotency, keys, refusals
+from approvals.models import ApprovalStatus
+
+from . import approval_items, idempotency, keys, refusals
+from .approval_wait import answer_when_resolved
 from .evaluate import CallRejected, evaluate_calls, remote_call
 from .ratelimit import PerKeyRateLimit
 from .reports import ingest_memory, report_outcome
 from .schemas import (
+    ApprovalItem,
     BatchIn,
     Error,
     EvaluateAnswer,
@@ -34,9 +41,12 @@ from .schemas import (
     MemoryIn,
     OutcomeAnswer,
     OutcomeIn,
+    ResolveIn,
     ValidationErrors,
 )
 
+MAX_APPROVALS_LISTED = 100
+REQUEST_ID = "The request_id of a requires_approval answer (the approval request's id)."
 REFUSALS = {400: Error, 401: Error, 403: Error, 409: Error, 413: Error, 422: ValidationErrors, 429: Error}
 IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
                          description="Same key and same body: the same answer, recorded once; another body: 409.")
@@ -112,12 +122,17 @@ def _once(request, payload, idempotency_key: str | None, work) -> Any:
     return idempotency.once(key=request.auth, idempotency_key=idempotency_key, fingerprint=fingerprint, work=work)
 
 
+def _public_url(request) -> str:
+    """The dashboard's address for links in answers: GOVERNANCE_PUBLIC_URL, else the one this request came to."""
+    return settings.GOVERNANCE_PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
+
+
 @api.post("/actions/evaluate", response={200: EvaluateAnswer, **REFUSALS}, summary="Decide one proposed tool call")
 def evaluate(request, payload: EvaluateIn, idempotency_key: str | None = IDEMPOTENCY_KEY):
     key = request.auth
     call = remote_call(key, payload)
-    return _once(request, payload, idempotency_key,
-                 lambda: evaluate_calls(key=key, calls=[call], dry_run=payload.dry_run)[0])
+    return _once(request, payload, idempotency_key, lambda: evaluate_calls(
+        key=key, calls=[call], dry_run=payload.dry_run, base_url=_public_url(request))[0])
 
 
 @api.post("/actions/evaluate/batch", response={200: list[EvaluateAnswer], **REFUSALS},
@@ -126,7 +141,46 @@ def evaluate_batch(request, payload: BatchIn, idempotency_key: str | None = IDEM
     key = request.auth
     calls = [remote_call(key, item, actor=payload.actor, domain=payload.domain, field=f"actions.{i}")
              for i, item in enumerate(payload.actions)]
-    return _once(request, payload, idempotency_key, lambda: evaluate_calls(key=key, calls=calls))
+    return _once(request, payload, idempotency_key,
+                 lambda: evaluate_calls(key=key, calls=calls, base_url=_public_url(request)))
+
+
+@api.get("/approvals", response={200: list[ApprovalItem], **REFUSALS},
+         summary="The approval requests this key may see, newest first")
+def approvals_list(
+    request,
+    status: Literal["pending", "approved", "denied", "rejected", "expired", "all"] = Query(
+        "pending", description="pending, approved, denied (or rejected), expired, or all."),
+    limit: int = Query(50, ge=1, le=MAX_APPROVALS_LISTED),
+):
+    return approval_items.listed(key=request.auth, status=status, limit=limit, base_url=_public_url(request))
+
+
+@api.get("/approvals/{request_id}", response={200: ApprovalItem, 404: Error, **REFUSALS},
+         summary="One approval request; with ?wait=SECONDS, answered as soon as a reviewer decides")
+def approval_get(
+    request,
+    request_id: str = PathParam(..., max_length=100, examples=["1"], description=REQUEST_ID),
+    wait: float = Query(0, ge=0, allow_inf_nan=False, description=(
+        "Seconds to wait for a pending request's resolution before answering (at most "
+        "GOVERNANCE_API_MAX_WAIT_SECONDS, 30 by default; more waits that long). The answer comes as soon as a "
+        "reviewer decides (or it expires), else at the end of the wait with status `pending`.")),
+):
+    item = approval_items.item(approval_items.find(request.auth, request_id), base_url=_public_url(request))
+    wait = min(wait, settings.GOVERNANCE_API_MAX_WAIT_SECONDS)
+    if item["status"] != ApprovalStatus.PENDING or wait <= 0:
+        return item
+    return answer_when_resolved(item, wait=wait)
+
+
+@api.post("/approvals/{request_id}/resolve", response={200: ApprovalItem, 404: Error, **REFUSALS},
+          summary="Approve or deny a request (approver keys, as their dashboard user)")
+def approval_resolve(request, payload: ResolveIn,
+                     request_id: str = PathParam(..., max_length=100, examples=["1"], description=REQUEST_ID),
+                     idempotency_key: str | None = IDEMPOTENCY_KEY):
+    return _once(request, payload, idempotency_key, lambda: approval_items.resolve(
+        key=request.auth, request_id=request_id, resolution=payload.resolution, comment=payload.comment or "",
+        base_url=_public_url(request)))
 
 
 @api.post("/outcomes/report", response={200: OutcomeAnswer, **REFUSALS},
@@ -210,6 +264,16 @@ def _call_rejected(request, exc: CallRejected):
 @api.exception_handler(keys.OutOfScope)
 def _out_of_scope(request, exc: keys.OutOfScope):
     return _refuse(request, 403, str(exc), str(exc), actor=exc.actor, domain=exc.domain)
+
+
+@api.exception_handler(approval_items.ApprovalNotFound)
+def _approval_not_found(request, exc: approval_items.ApprovalNotFound):
+    return _refuse(request, 404, str(exc), str(exc))
+
+
+@api.exception_handler(approval_items.ResolveRefused)
+def _resolve_refused(request, exc: approval_items.ResolveRefused):
+    return _refuse(request, exc.status, str(exc), str(exc))
 
 
 @api.exception_handler(idempotency.IdempotencyConflict)

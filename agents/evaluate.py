@@ -18,7 +18,7 @@ so the SDK's readers and `governance.backends.bighub_mapping` reach the dashboar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import transaction
@@ -29,8 +29,10 @@ from governance.guard.errors import ToolArgumentsError
 from governance.guard.validation import validate_arguments
 from governance.models import ToolRegistration
 from governance.policy.engine import new_request_id
+from runs import remote
+from runs.models import Run
 
-from . import activity
+from . import activity, sessions
 from .approval_hook import ApprovalTicket, on_requires_approval
 from .keys import bound_scope
 from .models import AgentKey
@@ -76,55 +78,81 @@ def remote_call(key: AgentKey, item: Any, *, actor: str | None = None, domain: s
                       arguments=arguments, context=context, field=field)
 
 
-def decide(call: RemoteCall, engine: Any) -> Decision:
-    """The dashboard's decision for one call; no side effects. Raises CallRejected (422)."""
+def decide(call: RemoteCall, engine: Any) -> tuple[RemoteCall, Decision]:
+    """The dashboard's decision for one call, with the call as it was decided (its value and target taken
+    from its arguments, as a run takes them); no side effects. Raises CallRejected (422)."""
     tool = ToolRegistration.objects.filter(name=call.action).first()
     if tool is None:
         outcome = engine.domain_defaults.get(call.domain, engine.default_outcome)
-        return _decision(outcome, f"{call.action} is not a tool registered in the dashboard; the default of domain "
-                                  f"{call.domain!r} is {_WORDS[outcome]}", (f"default:{call.domain}",))
+        reason = (f"{call.action} is not a tool registered in the dashboard; the default of domain {call.domain!r} "
+                  f"is {_WORDS[outcome]}")
+        return call, _decision(outcome, reason, (f"default:{call.domain}",))
     if not tool.enabled:
-        return _decision("blocked", f"{tool.name} is disabled in the dashboard")
+        return call, _decision("blocked", f"{tool.name} is disabled in the dashboard")
     if tool.domain != call.domain:
-        return _decision("blocked", f"{tool.name} is registered in domain {tool.domain!r}, not {call.domain!r}")
+        return call, _decision("blocked", f"{tool.name} is registered in domain {tool.domain!r}, not {call.domain!r}")
     if call.arguments is not None:
         schema = tool.schema_override if tool.schema_override is not None else tool.schema
         try:
             validate_arguments(call.arguments, schema)
         except ToolArgumentsError as exc:
-            return _decision("blocked", f"invalid arguments for {tool.name}: {exc.reason}")
+            return call, _decision("blocked", f"invalid arguments for {tool.name}: {exc.reason}")
+    call = replace(call, value=_value(tool, call), target=_target(tool, call))
     action = ActionRequest(
         tool=tool.name, action=tool.name, arguments=call.arguments or {}, actor=call.actor, domain=call.domain,
-        value=_value(tool, call), target=_target(tool, call), decision_mode=tool.decision_mode,
+        value=call.value, target=call.target, decision_mode=tool.decision_mode,
         trace_id=_text(call.context.get("trace_id")), call_id=_text(call.context.get("call_id")),
     )
     try:
-        return engine.evaluate(action)
+        return call, engine.evaluate(action)
     except DecisionBackendError as exc:
-        return _decision("blocked", f"the policy engine could not decide, so the call is blocked (fail closed): {exc}")
+        reason = f"the policy engine could not decide, so the call is blocked (fail closed): {exc}"
+        return call, _decision("blocked", reason)
 
 
-def evaluate_calls(*, key: AgentKey, calls: list[RemoteCall], dry_run: bool = False) -> list[dict[str, Any]]:
+def evaluate_calls(*, key: AgentKey, calls: list[RemoteCall], dry_run: bool = False,
+                   base_url: str = "") -> list[dict[str, Any]]:
     """Decide every call and answer each in BIGHUB's shape, in order.
 
-    Side effects, unless `dry_run`: for each call one AgentActivity row and one audit record, and for
-    a requires_approval decision `approval_hook.on_requires_approval`, all in one transaction. A call
-    that is refused (CallRejected) refuses the whole request before anything is written.
+    A call in a session someone cancelled is blocked, naming them (runs/remote.py). Side effects,
+    unless `dry_run`, in one transaction: the session's run opened if new (`agents.sessions`); for each
+    call one AgentActivity row and one event on that run (with its audit record); for a
+    requires_approval decision the approval request (`approval_hook.on_requires_approval`, its page
+    under `base_url`) and the run awaiting approval. A call that is refused (CallRejected) refuses the
+    whole request before anything is written.
     """
     engine = embedded_engine()
-    decided = [(call, decide(call, engine)) for call in calls]
+    decided = [decide(call, engine) for call in calls]
     if dry_run:
-        return [bighub_answer(decision, None, dry_run=True) for _, decision in decided]
+        answers = []
+        for call, decision in decided:
+            run = sessions.existing_run(key.pk, sessions.session_of(key, call.context))
+            answers.append(bighub_answer(_unless_cancelled(run, decision), None, dry_run=True))
+        return answers
     answers = []
     with transaction.atomic():
         for call, decision in decided:
-            session = activity.session_of(key, call.context)
-            ticket = (on_requires_approval(key=key, call=call, decision=decision, session=session)
+            session = sessions.session_of(key, call.context)
+            run = sessions.session_run(key, session)
+            decision = _unless_cancelled(run, decision)
+            shown = activity.shown_call(call)
+            ticket = (on_requires_approval(key=key, call=call, decision=decision, session=session, run=run,
+                                           shown=shown, base_url=base_url)
                       if decision.requires_approval else None)
             answer = bighub_answer(decision, ticket)
-            activity.record_decision(key=key, call=call, decision=decision, answer=answer, session=session)
+            approval_id = ticket.approval_id if ticket else None
+            activity.record_decision(key=key, call=call, decision=decision, answer=answer, session=session, run=run,
+                                     approval_id=approval_id, shown=shown)
+            if approval_id is not None:
+                remote.await_approval(run, tool=call.action, approval_id=approval_id)
             answers.append(answer)
     return answers
+
+
+def _unless_cancelled(run: Run | None, decision: Decision) -> Decision:
+    """The decision, or a block naming who cancelled the session."""
+    refused = remote.refusal(run) if run is not None else None
+    return decision if refused is None else _decision("blocked", refused)
 
 
 def bighub_answer(decision: Decision, ticket: ApprovalTicket | None, *, dry_run: bool = False) -> dict[str, Any]:

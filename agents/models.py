@@ -3,7 +3,8 @@
 An `AgentKey` stores only a SHA-256 hash of its secret and a short visible prefix to find it by
 (`agents.keys` issues, checks and revokes them). A key is bound to one actor and a set of domains;
 an `approver` key also acts for one dashboard user. `AgentActivity` is one decision, outcome report
-or memory event received through the API, with the session it belongs to. `IdempotentRequest` is
+or memory event received through the API, with the session it belongs to; `RemoteSession` links a
+key's session to the run that shows it on the runs pages. `IdempotentRequest` is
 the answer given to one Idempotency-Key of one key, with a fingerprint of the request it answered.
 """
 
@@ -129,6 +130,22 @@ class AgentActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.tool or ''} {self.status} ({self.actor})"
+
+
+class RemoteSession(models.Model):
+    """Which run shows one session of one key (agents/sessions.py): the key's calls in that session are
+    decided, shown and cancelled there."""
+
+    key = models.ForeignKey(AgentKey, on_delete=models.PROTECT, related_name="sessions")
+    session = models.CharField(max_length=200)
+    run = models.OneToOneField("runs.Run", on_delete=models.CASCADE, related_name="remote_session")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "session"], name="agents_one_run_per_session")]
+
+    def __str__(self) -> str:
+        return f"{self.session} ({self.key_id})"
 
 
 class IdempotentRequest(models.Model):

@@ -1,6 +1,7 @@
 """The wire format of the BIGHUB-compatible API: request and answer schemas, as the `bighub` SDK
 (0.1.0b5) sends and parses them (its `types.py`: ActionSubmitRequest, ActionEvaluateResponse,
-MemoryIngestResponse, and the bodies of `outcomes.report` and `actions.ingest_memory`).
+MemoryIngestResponse, ApprovalItem, and the bodies of `outcomes.report`, `actions.ingest_memory` and
+`approvals.resolve`).
 
 Validation is pydantic's, through django-ninja: a missing field or one of the wrong type is a 422
 naming it. Fields BIGHUB accepts that the dashboard has no use for are accepted and ignored. Plain
@@ -10,7 +11,7 @@ and memory events keep.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -139,6 +140,42 @@ class MemoryAnswer(BaseModel):
     accepted: int = Field(description="Events stored now (an event_id already stored is not stored again).")
     total_stored: int = Field(description="Memory events stored for this actor.")
     source: str
+
+
+class ApprovalItem(BaseModel):
+    """An approval request (`bighub.ApprovalItem`, with what a waiting agent needs besides)."""
+
+    request_id: str = Field(description="The request's id: what the evaluate answer's request_id named.")
+    rule_id: str = Field(description="The first policy that asked for approval, or empty.")
+    validation_id: str = Field(description="The id of the decision that raised it.")
+    action: str
+    actor: str
+    domain: str
+    value: float | None
+    target: str | None
+    arguments: dict[str, Any] = Field(description="What reviewers see: the arguments (redacted), or the value and "
+                                      "target when no arguments were sent.")
+    arguments_digest: str = Field(description="SHA-256 of what the call named: what an approval approves.")
+    reason: str
+    policy_ids: list[str]
+    status: str = Field(description="pending, approved, denied or expired.")
+    resolution: str | None = Field(description="The status once resolved; null while pending.")
+    outcome: str | None = Field(description="Who or what resolved it, e.g. \"approved by rita\", "
+                                "\"denied because olivia cancelled the run\", \"expired\".")
+    resolved_by: str | None
+    resolved_at: str | None
+    comment: str = Field(description="The reviewer's comment (sent to the model with a denial).")
+    created_at: str
+    expires_at: str | None
+    session: str
+    run_id: str
+    approval_url: str = Field(description="The request's page in the dashboard.")
+
+
+class ResolveIn(BaseModel):
+    resolution: Literal["approved", "denied", "rejected"] = Field(
+        description="approved, or denied (BIGHUB's word `rejected` means the same).")
+    comment: str | None = Field(None, max_length=2000, description="Sent to the model with a denial.")
 
 
 class Error(BaseModel):

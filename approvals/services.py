@@ -1,4 +1,5 @@
-"""Approval requests: raising them for paused calls, and resolving them (by a reviewer or expiry).
+"""Approval requests: raising them for paused calls (a dashboard run's, or a remote agent's), and
+resolving them (by a reviewer or expiry).
 
 A request moves out of `pending` exactly once, through a conditional UPDATE: whichever reviewer's
 click commits first wins, and everyone else gets `AlreadyResolved` naming who did what. A resolution
@@ -39,8 +40,38 @@ class AlreadyResolved(ApprovalError):
 
 def arguments_digest(tool: str, arguments: dict[str, Any]) -> str:
     """SHA-256 of the tool name and its arguments as canonical JSON (sorted keys, no spaces)."""
-    canonical = json.dumps({"tool": tool, "arguments": arguments}, sort_keys=True, separators=(",", ":"), default=str)
+    return _digest({"tool": tool, "arguments": arguments})
+
+
+def _digest(named: dict[str, Any]) -> str:
+    canonical = json.dumps(named, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def call_digest(*, action: str, actor: str, domain: str, value: float | None, target: str | None,
+                arguments: dict[str, Any] | None) -> str:
+    """SHA-256 of everything a remote agent's call names (canonical JSON): what its request approves."""
+    return _digest({"action": action, "actor": actor, "domain": domain, "value": value, "target": target,
+                    "arguments": arguments})
+
+
+def _expiry():
+    ttl = settings.GOVERNANCE_APPROVAL_TTL_SECONDS
+    return timezone.now() + timedelta(seconds=ttl) if ttl else None
+
+
+def create_remote_request(*, run, call_id: str, tool: str, digest: str, shown_arguments: dict[str, Any],
+                          decision: dict[str, Any]) -> ApprovalRequest:
+    """Raise the approval request for a remote agent's call, in its session's run (runs/remote.py).
+
+    `digest` is `call_digest` of what the call names; `shown_arguments` (redacted) are what reviewers
+    read. Same expiry, queue, separation of duties and audit as a dashboard run's request.
+    Side effects: one ApprovalRequest row. The caller appends the run's events (which nudge live pages).
+    """
+    return ApprovalRequest.objects.create(
+        run=run, call_id=call_id, tool=tool, arguments=shown_arguments, arguments_digest=digest, decision=decision,
+        reason=decision.get("reason", ""), policy_ids=list(decision.get("policy_ids") or []), expires_at=_expiry(),
+    )
 
 
 def create_request(*, run, event: dict[str, Any], shown_arguments: dict[str, Any] | None = None) -> ApprovalRequest:
@@ -52,7 +83,6 @@ def create_request(*, run, event: dict[str, Any], shown_arguments: dict[str, Any
     Side effects: one ApprovalRequest row (created only once). The caller's run event nudges live pages.
     """
     decision = event["decision"]
-    ttl = settings.GOVERNANCE_APPROVAL_TTL_SECONDS
     request, _created = ApprovalRequest.objects.get_or_create(
         run=run,
         call_id=event["call_id"],
@@ -63,7 +93,7 @@ def create_request(*, run, event: dict[str, Any], shown_arguments: dict[str, Any
             "decision": decision,
             "reason": decision.get("reason", ""),
             "policy_ids": list(decision.get("policy_ids") or []),
-            "expires_at": timezone.now() + timedelta(seconds=ttl) if ttl else None,
+            "expires_at": _expiry(),
         },
     )
     return request
@@ -77,11 +107,13 @@ def resolve_approval(
     resolution: Literal["approved", "denied"],
     comment: str = "",
     deny_reason_id: int | None = None,
+    via: str = "",
 ) -> ApprovalRequest:
     """Approve or deny one pending request, once.
 
     Side effects: the request row moves to approved/denied, resolved by the reviewer (cause "review")
-    with time and comment, its audit record, and `approval_resolved` (runs queues the resume after commit).
+    with time and comment, its audit record (naming `via`, the API key an integration used, if any), and
+    `approval_resolved` (runs queues the resume after commit).
     Give `approval_id`, or the `approval` row the caller has just read with its run (the page has),
     which spares reading it again. Raises NotAllowed (no permission, own run, unknown id) or
     AlreadyResolved.
@@ -106,7 +138,7 @@ def resolve_approval(
             approval = ApprovalRequest.objects.select_related("resolved_by").get(pk=approval.pk)
             raise AlreadyResolved(_already_message(approval))
         _set(approval, resolved)
-        record_approval_resolution(approval, reviewer=reviewer.get_username())
+        record_approval_resolution(approval, reviewer=reviewer.get_username(), via=via)
         approval_resolved.send(sender=ApprovalRequest, approval=approval)
     return approval
 

@@ -33,7 +33,14 @@ DEFAULT_ACTOR = "dashboard"
 
 
 def record_run_event(run_id, type_: str, payload: dict[str, Any], *, run_owner: str = "") -> AuditRecord | None:
-    """The audit record for a RunEvent, for the types the audit keeps (status and tool calls)."""
+    """The audit record for a RunEvent, for the types the audit keeps: status changes, tool calls, and
+    what a remote agent sent (its decisions, outcome reports and memory events, runs/remote.py)."""
+    if type_ == "remote_decision":
+        return record_remote_decision(run_id=run_id, **payload)
+    if type_ == "remote_outcome":
+        return record_agent_report(what="outcome", run_id=run_id, **payload)
+    if type_ == "remote_memory":
+        return record_agent_report(what="memory", run_id=run_id, **payload)
     if type_ == "status":
         return _append(
             kind=AuditKind.RUN_STATUS, status=payload.get("status", ""), actor=run_owner, run_id=run_id,
@@ -102,25 +109,36 @@ def _without_secret_values(values: dict[str, Any]) -> dict[str, Any]:
             for name, value in values.items()}
 
 
-def record_approval_resolution(approval, *, reviewer: str = "") -> AuditRecord:
-    """The audit record of one approval request leaving `pending` (approved, denied or expired)."""
+def record_approval_resolution(approval, *, reviewer: str = "", via: str = "") -> AuditRecord:
+    """The audit record of one approval request leaving `pending` (approved, denied or expired).
+
+    A remote agent's request names its own actor and domain (in its decision); `via` names the API key
+    an approver integration resolved it with."""
     domain, actor = _tool_context(approval.tool)
+    decision = approval.decision if isinstance(approval.decision, dict) else {}
+    if decision.get("source") == "api":
+        domain, actor = decision.get("domain") or domain, decision.get("actor") or actor
+    details = {"arguments": approval.arguments, "comment": approval.comment}
+    if via:
+        details["via"] = via
     return _append(
         kind=AuditKind.APPROVAL, decision=approval.status, status=approval.status, tool=approval.tool, actor=actor,
         domain=domain, reviewer=reviewer, run_id=approval.run_id, approval_id=approval.pk, call_id=approval.call_id,
-        policy_ids=", ".join(approval.policy_ids or []), reason=approval.reason,
-        details={"arguments": approval.arguments, "comment": approval.comment},
+        policy_ids=", ".join(approval.policy_ids or []), reason=approval.reason, details=details,
     )
 
 
 def record_remote_decision(
     *, key_name: str, actor: str, domain: str, tool: str, outcome: str, reason: str, policy_ids: list[str],
-    request_id: str, session: str, arguments: Any, value: float | None, target: str | None,
+    request_id: str, session: str, arguments: Any, value: float | None, target: str | None, run_id=None,
+    approval_id: int | None = None, **_shown: Any,
 ) -> AuditRecord:
-    """The audit record of a decision the dashboard made for a remote agent through its API."""
+    """The audit record of a decision the dashboard made for a remote agent through its API (in the run of
+    its session, raising approval request `approval_id` when it requires approval). Other keys of a
+    `remote_decision` event's payload are for its timeline only."""
     return _append(
         kind=AuditKind.DECISION, decision=outcome, status=outcome, **_clipped(tool=tool, actor=actor, domain=domain),
-        policy_ids=", ".join(policy_ids)[:500], reason=reason,
+        policy_ids=", ".join(policy_ids)[:500], reason=reason, run_id=run_id, approval_id=approval_id,
         details={"source": "api", "key": key_name, "request_id": request_id, "session": session,
                  "arguments": arguments, "value": value, "target": target},
     )
@@ -128,13 +146,13 @@ def record_remote_decision(
 
 def record_agent_report(
     *, what: str, key_name: str, actor: str, domain: str, tool: str, status: str, reason: str, request_id: str,
-    session: str, details: dict[str, Any],
+    session: str, details: dict[str, Any], run_id=None,
 ) -> AuditRecord:
     """The audit record of what a remote agent reported: an outcome (`what="outcome"`) or memory events."""
     return _append(
         kind=AuditKind.AGENT_REPORT, status=status[:30], **_clipped(tool=tool, actor=actor, domain=domain),
-        reason=reason, details={"source": "api", "report": what, "key": key_name, "request_id": request_id,
-                                "session": session, **details},
+        run_id=run_id, reason=reason, details={"source": "api", "report": what, "key": key_name,
+                                               "request_id": request_id, "session": session, **details},
     )
 
 

@@ -1,4 +1,5 @@
-"""The ASGI application: Django for HTTP, the runs consumers for websockets."""
+"""The ASGI application: Django for HTTP (the API's approval long-polls waited for around it), the runs
+consumers for websockets."""
 
 import os
 
@@ -13,11 +14,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from agents.approval_wait import ApprovalLongPolls  # noqa: E402
 from runs.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # The API's long-polls wait on the event loop, outside Django's request (agents/approval_wait.py).
+        "http": ApprovalLongPolls(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

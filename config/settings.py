@@ -265,6 +265,19 @@ GOVERNANCE_APPROVAL_TTL_SECONDS = env_int("GOVERNANCE_APPROVAL_TTL_SECONDS", 24 
 # the largest request body it reads (413 above it; Django's DATA_UPLOAD_MAX_MEMORY_SIZE).
 GOVERNANCE_API_RATE_LIMIT_PER_MINUTE = env_int("GOVERNANCE_API_RATE_LIMIT_PER_MINUTE", 600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("GOVERNANCE_API_MAX_BODY_BYTES", 1024 * 1024)
+# GET /bighub/approvals/{id}?wait=S waits at most this long (a longer wait is cut to it), and while it
+# waits looks at the database this often besides the channel layer's messages (agents/approval_wait.py).
+GOVERNANCE_API_MAX_WAIT_SECONDS = env_int("GOVERNANCE_API_MAX_WAIT_SECONDS", 30)
+GOVERNANCE_APPROVAL_WAIT_RECHECK_SECONDS = env_int("GOVERNANCE_APPROVAL_WAIT_RECHECK_MS", 250) / 1000
+if GOVERNANCE_API_MAX_WAIT_SECONDS < 0 or GOVERNANCE_APPROVAL_WAIT_RECHECK_SECONDS <= 0:
+    raise ImproperlyConfigured("GOVERNANCE_API_MAX_WAIT_SECONDS must be 0 or more and "
+                               "GOVERNANCE_APPROVAL_WAIT_RECHECK_MS more than 0")
+# The dashboard's address as agents reach it, for the `approval_url` of the API's answers (e.g.
+# https://governance.example.com); empty: the address the agent's request came to.
+GOVERNANCE_PUBLIC_URL = env_str("GOVERNANCE_PUBLIC_URL", "").rstrip("/")
+if GOVERNANCE_PUBLIC_URL and not GOVERNANCE_PUBLIC_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(
+        f"GOVERNANCE_PUBLIC_URL must start with https:// or http://, got {GOVERNANCE_PUBLIC_URL!r}")
 GOVERNANCE_MAX_PROMPT_CHARS = env_int("GOVERNANCE_MAX_PROMPT_CHARS", 20_000)
 # The models the start form offers (comma-separated; the first is preselected). Any other name is
 # refused unless GOVERNANCE_ALLOW_ANY_MODEL is true, which makes the field free text (the list is

@@ -9,7 +9,10 @@ use it. Permission names are strings: naming `approvals.resolve_approvalrequest`
 - A reviewer holds `approvals.resolve_approvalrequest` (the demo's reviewers group grants it;
   superusers hold every permission). Nothing else makes a reviewer: not a group's name, not is_staff.
 - Every run is seen by reviewers and by holders of `runs.view_run`; anyone else sees the runs they
-  started, and the approval requests of those runs.
+  started, and the approval requests of those runs. A remote agent's session (a run with origin
+  remote) counts as started by whoever answers for its API key: an approver key's user, else the
+  key's creator, else nobody (then only reviewers and holders of `runs.view_run` see it). So the
+  person who set an agent going never approves its calls, in the browser or through an approver key.
 - A run is cancelled, or retried once failed, by whoever started it and by reviewers.
 - A request is resolved by reviewers, not on runs they started (unless GOVERNANCE_ALLOW_SELF_APPROVAL).
 - The audit history is read by holders of `audit.view_auditrecord`.

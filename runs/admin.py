@@ -13,9 +13,9 @@ from .models import Run, RunEvent, ToolExecution
 @admin.register(Run)
 class RunAdmin(VisibleRunsAdmin):
     run_path = ""
-    list_display = ("id", "outcome", "started_by", "model", "recoveries", "retry_of", "created_at")
-    list_filter = ("status",)
-    search_fields = ("prompt", "final_text")
+    list_display = ("id", "outcome", "origin", "started_by", "agent", "model", "recoveries", "retry_of", "created_at")
+    list_filter = ("status", "origin")
+    search_fields = ("prompt", "final_text", "agent", "actor", "session")
 
 
 @admin.register(RunEvent)

@@ -77,8 +77,9 @@ def start_run(*, user, prompt: str, model: str, tool_names: list[str], retry_of:
 def cancel_run(*, run: Run, user) -> bool:
     """Cancel a run that is not final yet. Returns False if it already ended or the user may not.
 
-    Side effects: status CANCELLED; its pending approval requests denied in the user's name, each with
-    its timeline entry; a `status` event. A worker driving the run stops at its next step.
+    Side effects: status CANCELLED and who cancelled it; its pending approval requests denied in the
+    user's name, each with its timeline entry; a `status` event. A worker driving the run stops at its
+    next step; a remote session refuses its agent's later calls, naming the user (runs/remote.py).
     """
     if not permissions.may_cancel_run(user, run):
         return False
@@ -86,7 +87,7 @@ def cancel_run(*, run: Run, user) -> bool:
         changed = (
             Run.objects.filter(pk=run.pk)
             .exclude(status__in=FINAL_STATUSES)
-            .update(status=RunStatus.CANCELLED, finished_at=timezone.now())
+            .update(status=RunStatus.CANCELLED, finished_at=timezone.now(), cancelled_by=user)
         )
         if changed != 1:
             return False

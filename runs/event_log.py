@@ -41,7 +41,9 @@ def append_event(run_id, type_: str, payload: dict[str, Any]) -> RunEvent:
             Run.objects.filter(pk=run_id).update(**{counted: F(counted) + 1})
         owner = ""
         if type_ == "status":  # only run status records name the run's owner; spare every other event the query
-            owner = Run.objects.filter(pk=run_id).values_list("started_by__username", flat=True).first() or ""
+            # A remote session's owner is the actor its agent acts as.
+            started_by, actor = Run.objects.filter(pk=run_id).values_list("started_by__username", "actor").first()
+            owner = actor or started_by or ""
         record_run_event(run_id, type_, payload, run_owner=owner)
         publish_run_changed(run_id, event.seq)
         return event

@@ -12,7 +12,7 @@ from governance.form_fields import BoundedTextField
 from governance.model_names import MAX_MODEL_NAME_CHARS, any_model_allowed, offered_models, offered_models_error
 from governance.models import ToolRegistration
 
-from .models import CallsOutcome, RunQuerySet
+from .models import CallsOutcome, RunOrigin, RunQuerySet
 
 
 class StartRunForm(forms.Form):
@@ -41,11 +41,12 @@ class StartRunForm(forms.Form):
 
 
 class RunFilterForm(forms.Form):
+    origin = forms.ChoiceField(required=False, choices=[("", "any"), *RunOrigin.choices], label="Started by")
     outcome = forms.ChoiceField(required=False, choices=[("", "any"), *CallsOutcome.choices], label="Calls")
 
     def filter(self, runs: RunQuerySet) -> RunQuerySet:
         """`runs` narrowed to the valid filters (call `is_valid()` first)."""
-        return runs.with_outcome(self.cleaned_data["outcome"])
+        return runs.with_origin(self.cleaned_data["origin"]).with_outcome(self.cleaned_data["outcome"])
 
     def query_string(self) -> str:
         """The filters given, without the empty ones: the page's address and its socket's."""

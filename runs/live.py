@@ -5,7 +5,8 @@ The database is the truth; a websocket message only says "look again". Consumers
 costs nothing and a browser never sees an event the database then rolled back.
 
 Groups: `run-<uuid hex>` for one run's page, `dashboard` for lists, the queue and nav counts,
-`session-<digest>` for the sockets one login session opened (closed at its logout).
+`session-<digest>` for the sockets one login session opened (closed at its logout), and
+`approvals-resolved` for the API's long-polls of approval requests (agents/approval_wait.py).
 Streaming model text is the exception: it is not stored, so `DeltaBatcher` sends it at once, batched.
 """
 
@@ -23,11 +24,13 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 DASHBOARD_GROUP = "dashboard"
+APPROVALS_RESOLVED_GROUP = "approvals-resolved"
 
 
 class LiveEvent(TypedDict, total=False):
-    type: Literal["run.changed", "run.delta", "dashboard.changed", "session.ended"]
+    type: Literal["run.changed", "run.delta", "dashboard.changed", "session.ended", "approval.resolved"]
     run_id: str
+    approval_id: int
     seq: int
     text: str
     item_id: str  # run.delta: the output item (the model's text) the streamed text belongs to
@@ -68,6 +71,12 @@ def publish_run_changed(run_id: object, seq: int | None = None) -> None:
 
 def publish_dashboard_changed() -> None:
     transaction.on_commit(lambda: _send(DASHBOARD_GROUP, {"type": "dashboard.changed"}))
+
+
+def publish_approval_resolved(approval_id: int) -> None:
+    """After the current transaction commits: wake whoever long-polls this approval request."""
+    event: LiveEvent = {"type": "approval.resolved", "approval_id": approval_id}
+    transaction.on_commit(lambda: _send(APPROVALS_RESOLVED_GROUP, event))
 
 
 def publish_text_delta(run_id: object, text: str, item_id: str = "") -> None:

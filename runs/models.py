@@ -1,6 +1,8 @@
 """Runs and their append-only event log.
 
-A `Run` is one agent conversation governed by policy. Its `state` column holds the guarded
+A `Run` is one agent conversation governed by policy: started in the dashboard and driven by its
+worker (`origin` dashboard), or one session of a remote agent whose calls the API decides (`origin`
+remote, see runs/remote.py: no prompt, model, state or worker). Its `state` column holds the guarded
 runner's `RunState` after every step (and before every tool call), so any worker can pick a paused
 run up after a restart, or continue one whose worker died.
 `RunEvent` rows are the run's history, numbered by `seq` without gaps; `ToolExecution` is the
@@ -64,14 +66,30 @@ class CallsOutcome(models.TextChoices):
     FAILED = "failed", "a call failed (tool error)"
 
 
+class RunOrigin(models.TextChoices):
+    """Who drives the run: the dashboard's worker, or a remote agent calling the API (runs/remote.py)."""
+
+    DASHBOARD = "dashboard", "Dashboard"
+    REMOTE = "remote", "Remote agent"
+
+
 class RunQuerySet(models.QuerySet):
     def visible_to(self, user) -> RunQuerySet:
         """The runs the user may see (governance.permissions)."""
         return self.filter(permissions.visible_runs(user))
 
     def listed_for(self, user) -> RunQuerySet:
-        """The runs list: the newest 50 runs the user may see, with who started them."""
+        """The runs list: the newest 50 runs the user may see, with who started them (filters come before:
+        `RunFilterForm.filter`)."""
         return self.visible_to(user).select_related("started_by")[:50]
+
+    def with_origin(self, origin: str) -> RunQuerySet:
+        """The runs of one `RunOrigin` ("" for any)."""
+        return self.filter(origin=origin) if origin else self
+
+    def driven(self) -> RunQuerySet:
+        """Runs the dashboard's worker drives (not remote agents' sessions, which no worker touches)."""
+        return self.filter(origin=RunOrigin.DASHBOARD)
 
     def with_outcome(self, outcome: str) -> RunQuerySet:
         """The runs whose calls had `outcome` (a `CallsOutcome`; "" for any): "clean" is no call blocked,
@@ -96,7 +114,25 @@ class RunQuerySet(models.QuerySet):
 
 class Run(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="runs")
+    # A remote session's run names the person answerable for its agent's key (an approver key's user,
+    # else whoever created the key), or nobody: then only reviewers and holders of runs.view_run see it.
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="runs")
+    origin = models.CharField(
+        max_length=10, choices=RunOrigin.choices, default=RunOrigin.DASHBOARD, db_index=True,
+        help_text="dashboard: started here and driven by a worker; remote: one session of an agent that runs "
+        "elsewhere, whose decisions the API made.",
+    )
+    agent = models.CharField(max_length=100, blank=True, help_text="Remote runs: the name of the agent's API key.")
+    actor = models.CharField(max_length=150, blank=True, help_text="Remote runs: the actor the agent acts as.")
+    session = models.CharField(
+        max_length=200, blank=True,
+        help_text="Remote runs: the session (context.session_id, else trajectory_id, else the key's day).",
+    )
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="runs_cancelled",
+        help_text="Who cancelled the run; a cancelled remote session refuses its agent's later calls naming them.",
+    )
     prompt = models.TextField()
     model = models.CharField(max_length=100)
     tools = models.ManyToManyField("governance.ToolRegistration", related_name="runs")
@@ -168,6 +204,10 @@ class Run(models.Model):
     def _call_counts(self, columns) -> list[str]:
         counts = [(getattr(self, column), _CALL_WORDS[column]) for column in columns]
         return [f"{n} {one if n == 1 else more}" for n, (one, more) in counts if n]
+
+    @property
+    def is_remote(self) -> bool:
+        return self.origin == RunOrigin.REMOTE
 
     def tool_names(self) -> list[str]:
         return list(self.tools.values_list("name", flat=True))

@@ -14,6 +14,8 @@ A worker renews its run's `heartbeat_at` every few seconds while it drives it (r
   never have reached Redis (the web process died after the commit, or Redis restarted without
   persistence), so execution is queued again (a duplicate finds the run claimed and does nothing).
 
+Remote agents' sessions (runs/remote.py) have no worker: recovery never touches them.
+
 A stalled run is failed instead of queued again when it was queued again
 GOVERNANCE_RUN_MAX_RECOVERIES times already, as counted by `Run.recoveries` (something kills every
 worker that drives it, and retrying for ever would only grow its history), or when a tool call had
@@ -36,7 +38,7 @@ from approvals.models import ApprovalRequest
 from approvals.services import deny_for_failed_run
 
 from .event_log import append_denials, append_event
-from .models import Run, RunStatus, ToolExecution
+from .models import Run, RunOrigin, RunStatus, ToolExecution
 from .queue import enqueue_execute, enqueue_resume
 
 logger = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ def recover_stalled_runs(now: datetime | None = None) -> int:
     for run_id in _forgotten_resumes(cutoff):
         count += _resend_resume(run_id, cutoff)
     queued_cutoff = now - timedelta(seconds=settings.GOVERNANCE_RUN_QUEUED_RESEND_SECONDS)
-    for run_id in Run.objects.filter(status=RunStatus.QUEUED, updated_at__lt=queued_cutoff).values_list(
+    for run_id in Run.objects.driven().filter(status=RunStatus.QUEUED, updated_at__lt=queued_cutoff).values_list(
         "pk", flat=True
     )[:_BATCH]:
         count += _resend_execute(run_id, queued_cutoff)
@@ -81,7 +83,9 @@ def _stalled(cutoff: datetime) -> Q:
         & Q(updated_at__lt=cutoff)
         & (Q(started_at__isnull=True) | Q(started_at__lt=cutoff))
     )
-    return Q(status=RunStatus.RUNNING) & (Q(heartbeat_at__lt=cutoff) | no_heartbeat_for_long)
+    # A remote session is running with no worker and no heartbeat: there is nothing to recover.
+    return (Q(status=RunStatus.RUNNING, origin=RunOrigin.DASHBOARD)
+            & (Q(heartbeat_at__lt=cutoff) | no_heartbeat_for_long))
 
 
 def _requeue(run_id, cutoff: datetime) -> int:
@@ -146,7 +150,7 @@ def _forgotten_resumes(cutoff: datetime) -> list:
     are stuck behind them.
     """
     resolved_long_ago = ApprovalRequest.objects.resolved().filter(resolved_at__lt=cutoff)
-    paused = Run.objects.filter(
+    paused = Run.objects.driven().filter(
         status=RunStatus.AWAITING_APPROVAL, updated_at__lt=cutoff, pk__in=resolved_long_ago.values("run_id")
     ).values_list("pk", "state__pending")
     forgotten = []

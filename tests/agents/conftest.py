@@ -6,14 +6,16 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from django.db import connection
 
-from config.embedded import free_port
+from config.embedded import free_port, wait_for_port
 from devtools.embedded import shut_down, wait_until_serving
+from devtools.production import redis_binary
 from tests.factories import make_agent_key
 
 
@@ -40,11 +42,52 @@ def post(client):
 def api_server(django_db_setup, tmp_path_factory):
     """The product's ASGI app under uvicorn on a free loopback port, on this test run's database (so tests
     using `transactional_db` share rows with it). Started once per module; yields its URL and log file."""
-    directory = tmp_path_factory.mktemp("api-server")
+    with _serving(tmp_path_factory.mktemp("api-server")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    """A Redis server of its own on a free loopback port (the binary the embedded profile uses)."""
+    port = free_port()
+    server = subprocess.Popen([redis_binary(), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                               "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_port(port, 15, "redis", server)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def api_server_on_redis(django_db_setup, tmp_path_factory, redis_url):
+    """`api_server` with the production channel layer on Redis (`redis_url`), so that what this test process
+    publishes reaches it, and with its long-polls looking at the database only every 5 s: what wakes them
+    within a second can only be the channel layer's message."""
+    with _serving(tmp_path_factory.mktemp("api-server-redis"), CHANNEL_LAYER="redis", REDIS_URL=redis_url,
+                  GOVERNANCE_APPROVAL_WAIT_RECHECK_MS="5000") as server:
+        yield server
+
+
+@pytest.fixture
+def channel_layer_on(settings):
+    """`channel_layer_on(redis_url)`: this test process publishes through Redis, as a web process does."""
+
+    def on(url: str) -> None:
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                               "CONFIG": {"hosts": [url]}}}
+
+    return on
+
+
+@contextmanager
+def _serving(directory: Path, **extra_env: str):
     database = connection.settings_dict
     env = {**os.environ, "GOVERNANCE_VAR_DIR": str(directory), "CACHE_BACKEND": "locmem", "CHANNEL_LAYER": "memory",
            "GOVERNANCE_API_RATE_LIMIT_PER_MINUTE": "30", "DJANGO_SETTINGS_MODULE": "config.settings",
-           "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO"}
+           "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO", **extra_env}
     if connection.vendor == "postgresql":
         env["DATABASE_URL"] = (f"postgres://{quote(database['USER'])}:{quote(database['PASSWORD'])}@"
                                f"{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}")
@@ -63,6 +106,6 @@ def api_server(django_db_setup, tmp_path_factory):
     try:
         if not wait_until_serving(f"{url}/bighub/openapi.json", server, timeout=60):
             pytest.fail(f"the API server did not come up:\n{log_path.read_text()[-3000:]}")
-        yield {"url": url, "log": log_path}
+        yield {"url": url, "log": log_path, "pid": server.pid}
     finally:
         shut_down(server)

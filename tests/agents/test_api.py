@@ -408,7 +408,9 @@ def test_openapi_document_lists_every_endpoint(client):
     document = client.get("/bighub/openapi.json").json()
     assert sorted((path, method) for path, item in document["paths"].items() for method in item) == [
         ("/bighub/actions/evaluate", "post"), ("/bighub/actions/evaluate/batch", "post"),
-        ("/bighub/actions/memory/ingest", "post"), ("/bighub/outcomes/report", "post")]
+        ("/bighub/actions/memory/ingest", "post"), ("/bighub/approvals", "get"),
+        ("/bighub/approvals/{request_id}", "get"), ("/bighub/approvals/{request_id}/resolve", "post"),
+        ("/bighub/outcomes/report", "post")]
     assert document["components"]["securitySchemes"] == {
         "AgentKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
 
@@ -426,5 +428,8 @@ def test_state_helper_sees_a_successful_request(post, agent):
     """The refusal tests compare `state()`; it must move when a request does change something."""
     before = state()
     post("/actions/evaluate", REFUND_250, agent[1])
-    assert state() == {**before, "activity": before["activity"] + 1, "audit": before["audit"] + 1}
+    # The session's run opens (an event), the decision (an event) raises a request, the run awaits it (an event);
+    # each event has its audit record.
+    assert state() == {**before, "activity": before["activity"] + 1, "audit": before["audit"] + 3, "runs": 1,
+                       "run_events": 3, "approvals": 1, "pending": 1}
     assert timezone.now() - AgentKey.objects.get().last_used_at < timedelta(seconds=5)

@@ -1,6 +1,10 @@
 """Schemathesis fuzzes the API from its own OpenAPI document (bounded and derandomized, so CI runs the same
 examples each time): no answer is a server error or strays from the document, and a refused request
-(4xx) changes nothing but the audit record of the refusal."""
+(4xx) changes nothing but the audit record of the refusal.
+
+The requests carry an approver key (whose user, alice, is a reviewer), so the approvals endpoints reach
+their deciding code: a request raised by another key of the same actor waits for a reviewer, and the
+documented example of `request_id` ("1") is replaced by its id. Long-polls are cut to 50 ms here."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.agents.support import api_state
+from tests.factories import make_agent_key, make_user
 
 # Loaded when the module is collected (schemathesis's fixture-based loader does not run on pytest 9).
 # Valid and invalid requests (generation mode "all") from the fuzzing phase, bounded by max_examples;
@@ -39,18 +44,28 @@ def requests_share_the_tests_connection():
         signal.connect(close_old_connections)
 
 
+@pytest.fixture
+def approver(agent, settings, post):
+    """(key, secret, the id of the request waiting for a reviewer) of an approver key acting for alice, a reviewer."""
+    settings.GOVERNANCE_API_MAX_WAIT_SECONDS = 0.05
+    waiting = post("/actions/evaluate", {"action": "refund_payment", "value": 250}, agent[1]).json()["request_id"]
+    return (*make_agent_key("ops-bot", role="approver", user=make_user("alice", reviewer=True)), waiting)
+
+
 @pytest.mark.django_db
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
 def test_api_answers_every_generated_request_without_error_and_refusals_change_nothing(
-    case, agent, requests_share_the_tests_connection,
+    case, approver, requests_share_the_tests_connection,
 ):
     _within_the_keys_scope(case.body)
+    if (case.path_parameters or {}).get("request_id") == "1":  # the documented example: the waiting request
+        case.path_parameters["request_id"] = approver[2]
     before = api_state()
     response = case.call_and_validate(
-        headers={"X-API-Key": agent[1]},
+        headers={"X-API-Key": approver[1]},
         checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
     )
     if 400 <= response.status_code < 500:
