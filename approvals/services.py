@@ -181,7 +181,10 @@ def deny_for_failed_run(run_id, *, error: str) -> list[ApprovalRequest]:
 
 
 def _deny_pending(run_id, *, cause: ResolutionCause, by, comment: str) -> list[ApprovalRequest]:
-    pending = list(ApprovalRequest.objects.filter(run_id=run_id, status=ApprovalStatus.PENDING))
+    # Locked, in the caller's transaction: a reviewer's approval committing meanwhile (its conditional
+    # UPDATE) is either seen here as no longer pending, or waits and then finds nothing to change, so
+    # an approval an agent was already told about is never turned into a denial.
+    pending = list(ApprovalRequest.objects.select_for_update().filter(run_id=run_id, status=ApprovalStatus.PENDING))
     denied = {"status": ApprovalStatus.DENIED, "cause": cause, "resolved_by": by, "resolved_at": timezone.now(),
               "comment": comment}
     ApprovalRequest.objects.filter(pk__in=[a.pk for a in pending]).update(**denied)
