@@ -16,7 +16,8 @@ from django.db import connection
 from config.embedded import free_port, wait_for_port
 from devtools.embedded import shut_down, wait_until_serving
 from devtools.production import redis_binary
-from tests.factories import make_agent_key
+from tests.agents.support import client_for
+from tests.factories import make_agent_key, register_demo_tools
 
 
 @pytest.fixture
@@ -109,3 +110,19 @@ def _serving(directory: Path, **extra_env: str):
         yield {"url": url, "log": log_path, "pid": server.pid}
     finally:
         shut_down(server)
+
+
+@pytest.fixture
+def secret(transactional_db):
+    """The secret of an agent key for AI_AGENT_001 in customer_transactions, the demo tools registered
+    (committed rows, for the server in another process)."""
+    register_demo_tools()
+    return make_agent_key()[1]
+
+
+@pytest.fixture
+def sdk(api_server, secret):
+    """The real bighub SDK pointed at the running server with that key."""
+    client = client_for(api_server, secret)
+    yield client
+    client.close()

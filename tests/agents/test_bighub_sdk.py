@@ -21,24 +21,10 @@ from governance.assembly import build_guard
 from governance.backends.bighub_mapping import decision_from_reply
 from governance.guard import GuardedOpenAI
 from tests.agents.support import DEMO_CALLS
-from tests.factories import make_agent_key, register_demo_tools
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ACTOR, DOMAIN = "AI_AGENT_001", "customer_transactions"
-
-
-@pytest.fixture
-def secret(transactional_db):
-    register_demo_tools()
-    return make_agent_key()[1]
-
-
-@pytest.fixture
-def sdk(api_server, secret):
-    client = bighub.BighubClient(base_url=f"{api_server['url']}/bighub", api_key=secret, max_retries=0, timeout=10)
-    yield client
-    client.close()
 
 
 def test_sdk_evaluate_answers_what_the_dashboard_decides(sdk):

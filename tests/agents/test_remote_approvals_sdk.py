@@ -23,25 +23,12 @@ from approvals.models import ApprovalRequest
 from approvals.services import expire_overdue, resolve_approval
 from runs.models import Run, RunStatus
 from tests.agents.support import LongPoll, client_for
-from tests.factories import make_agent_key, make_user, register_demo_tools
+from tests.factories import make_agent_key, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ACTOR, DOMAIN = "AI_AGENT_001", "customer_transactions"
 REFUND = {"action": "refund_payment", "value": 250, "actor": ACTOR, "domain": DOMAIN}
-
-
-@pytest.fixture
-def secret(transactional_db):
-    register_demo_tools()
-    return make_agent_key()[1]
-
-
-@pytest.fixture
-def sdk(api_server, secret):
-    client = client_for(api_server, secret)
-    yield client
-    client.close()
 
 
 def waiting(server, secret: str, request_id: str, wait: float = 10) -> LongPoll:
