@@ -1,0 +1,10 @@
+"""Settings for bench/remote_decisions.py only: the product's settings, with the floor's URLconf.
+
+The server is the product's in every other respect (middleware, database, cache, logging). The floor
+endpoints live in `bench.floor_urls`, so nothing reachable in a deployment serves them: they exist only
+when a server is started with DJANGO_SETTINGS_MODULE=bench.floor_settings, and bench/ is not in the wheel.
+"""
+
+from config.settings import *  # noqa: F403 -- every product setting, unchanged
+
+ROOT_URLCONF = "bench.floor_urls"
