@@ -367,7 +367,8 @@ def concurrent(stack, secrets: list[str], *, seconds: float, warmup: float, path
 # --- where the time goes ----------------------------------------------------------------------------------
 
 FRAME = re.compile(r"^(?P<function>.+) \((?P<file>[^()]+):\d+\)$")
-SYNC_THREAD = "SyncToAsync.thread_handler (asgiref/sync.py)"  # the thread running the sync middleware and view
+# Where the thread running the sync middleware and view starts: asgiref's under ASGI, Django's WSGI handler under WSGI.
+REQUEST_THREAD = ("SyncToAsync.thread_handler (asgiref/sync.py)", "WSGIHandler.__call__ (django/core/handlers/wsgi.py)")
 # What a sample is spent on: the first of its frames, from the innermost out, that one of these names.
 CATEGORIES = [
     ("waiting for the event loop (sync/async middleware hops)", ("Condition.wait (threading.py)",)),
@@ -400,10 +401,11 @@ def category(frames: list[str]) -> str:
 def sample_server(stack, seconds: float, load: Callable[[float], None]) -> dict:
     """py-spy the web server (every process of it) while `load(seconds)` runs; where the request's time goes.
 
-    Sampled with --idle, so a wait on the database counts; only stacks of the thread asgiref runs the
-    sync middleware and view in are kept (from its `thread_handler` down), so the idle waits of the
-    event loop and of the thread pool do not. Shares are of those samples: `inclusive` per function (the
-    function and what it calls), `categories` by what each sample was doing (see CATEGORIES).
+    Sampled with --idle, so a wait on the database counts; only stacks of the thread running the sync
+    middleware and view are kept (from asgiref's `thread_handler`, or Django's WSGI handler, down), so
+    the idle waits of the event loop and of the thread pool do not. Shares are of those samples:
+    `inclusive` per function (the function and what it calls), `categories` by what each sample was
+    doing (see CATEGORIES).
     """
     py_spy = shutil.which("py-spy") or str(Path(PYTHON).parent / "py-spy")
     if not Path(py_spy).exists():
@@ -419,9 +421,10 @@ def sample_server(stack, seconds: float, load: Callable[[float], None]) -> dict:
     for line in output.read_text().splitlines():
         stack_text, _, count_text = line.rpartition(" ")
         frames = [f"{m['function']} ({short(m['file'])})" for m in map(FRAME.match, stack_text.split(";")) if m]
-        if SYNC_THREAD not in frames:
+        root = next((i for i, frame in enumerate(frames) if frame in REQUEST_THREAD), None)
+        if root is None:
             continue
-        count, frames = int(count_text), frames[frames.index(SYNC_THREAD) + 1:]
+        count, frames = int(count_text), frames[root + 1:]
         kept += count
         for frame in set(frames):
             inclusive[frame] += count
