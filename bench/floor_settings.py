@@ -9,7 +9,8 @@ from config.settings import *  # noqa: F403 -- every product setting, unchanged
 
 ROOT_URLCONF = "bench.floor_urls"
 
-# A variant to compare, not a recommendation made here: BENCH_DATABASE_POOL=1 gives PostgreSQL Django's
-# own connection pool (psycopg_pool, Django 5.1+) instead of a connection opened and closed per request.
+# A variant to measure (docs/benchmarks.md, "Remote decisions"): BENCH_DATABASE_POOL=1 gives PostgreSQL
+# Django's own connection pool (Django 5.1+) instead of a connection opened and closed per request. It
+# needs psycopg_pool, which the project does not depend on: `.venv/bin/pip install psycopg-pool` first.
 if env_bool("BENCH_DATABASE_POOL", False):  # noqa: F405
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 20}  # noqa: F405
