@@ -36,9 +36,11 @@ def redis_binary() -> str:
 
 class ProductionStack:
     def __init__(self, directory: Path, *, admin_database_url: str, asgi: str = "uvicorn",
-                 channel_layer: str = "core", extra_env: dict[str, str] | None = None) -> None:
+                 channel_layer: str = "core", extra_env: dict[str, str] | None = None,
+                 web_processes: int = 1) -> None:
         self.dir = directory
         self.asgi = asgi
+        self.web_processes = web_processes  # uvicorn --workers (the README's "one per core")
         self.web_port, self.redis_port = free_port(), free_port()
         self.admin_url = admin_database_url
         self.database = f"gov_stack_{uuid.uuid4().hex[:10]}"
@@ -131,7 +133,7 @@ class ProductionStack:
     def start_web(self) -> None:
         if self.asgi == "uvicorn":
             args = [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-                    "--port", str(self.web_port), "--log-level", "warning"]
+                    "--port", str(self.web_port), "--log-level", "warning", "--workers", str(self.web_processes)]
         else:
             args = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.web_port), "config.asgi:application"]
         proc = self._spawn("web", args)
