@@ -48,7 +48,9 @@ def open_session(*, agent: str, actor: str, session: str, started_by_id: int | N
 def locked(run_id) -> Run:
     """The remote run, its row locked until the transaction ends: a cancel waits for the call being
     recorded (and so denies the request it raises), or that call sees the cancel."""
-    return Run.objects.select_for_update().select_related("cancelled_by").get(pk=run_id, origin=RunOrigin.REMOTE)
+    # of=("self",): PostgreSQL locks no row of the outer-joined (nullable) canceller.
+    runs = Run.objects.select_for_update(of=("self",)).select_related("cancelled_by")
+    return runs.get(pk=run_id, origin=RunOrigin.REMOTE)
 
 
 def refusal(run: Run) -> str | None:
