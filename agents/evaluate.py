@@ -25,6 +25,7 @@ from django.db import transaction
 
 from governance.assembly import embedded_engine
 from governance.decisions import ActionRequest, Decision, DecisionBackendError
+from governance.field_errors import FieldError
 from governance.guard.errors import ToolArgumentsError
 from governance.guard.validation import validate_arguments
 from governance.models import ToolRegistration
@@ -41,12 +42,8 @@ _RECOMMENDATIONS = {"allowed": "proceed", "requires_approval": "review_recommend
 _WORDS = {"allowed": "allowed", "blocked": "blocked", "requires_approval": "requires approval"}
 
 
-class CallRejected(Exception):
+class CallRejected(FieldError):
     """A call whose fields contradict each other (HTTP 422 naming `field`, a dotted path in the body)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)

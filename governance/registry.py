@@ -16,16 +16,13 @@ from typing import Any
 
 from django.conf import settings
 
+from governance.field_errors import FieldError
 from governance.guard.errors import ToolSchemaError
 from governance.guard.schema import check_strict_schema, docstring_summary, schema_from_function
 
 
-class RegistrationError(ValueError):
+class RegistrationError(FieldError):
     """A registration that cannot be used; `field` names the admin form field to show it on."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from approvals.services import deny_for_cancelled_run
 from governance import permissions
+from governance.field_errors import FieldError
 from governance.model_names import model_name_problem
 from governance.models import ToolRegistration
 
@@ -29,12 +30,8 @@ from .models import FINAL_STATUSES, Run, RunStatus
 from .queue import enqueue_execute
 
 
-class RunInputError(ValueError):
+class RunInputError(FieldError):
     """Bad input for a new run; `field` names the form field to show it on."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class RetryRefused(Exception):
