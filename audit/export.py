@@ -1,7 +1,8 @@
 """Streaming exports of an audit result set as CSV and as JSON Lines.
 
 Both walk the queryset with `.iterator()` (a server-side cursor on PostgreSQL), so a million rows
-never sit in memory; each yields one line at a time for a `StreamingHttpResponse`.
+never sit in memory; each yields one line at a time for a `StreamingHttpResponse`. A record not
+sealed yet exports with an empty `seq`, `prev_hash` and `hash` (JSON: null and "").
 """
 
 from __future__ import annotations

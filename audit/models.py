@@ -1,11 +1,13 @@
 """Audit records and the head of their hash chain.
 
-An `AuditRecord` is written once and never changed: its queryset refuses `update()` and
-`delete()`, and the model refuses a second `save()` or a `delete()`. Each record carries its
-position in the chain (`seq`, 1, 2, ... without gaps), the hash of the previous record and its own
-hash over its content and that previous hash (see `audit.chain`). `AuditChainHead` is a single
-row holding the last seq and hash; appenders lock it, so the chain has one order even with many
-writers. Raw SQL can still change rows; `python manage.py verify_audit` finds where.
+An `AuditRecord` is written once and never changed by the app, except for its seal: its queryset
+refuses `update()` and `delete()`, and the model refuses a second `save()` or a `delete()`. Writers
+insert records unsealed (`seq` NULL, hashes empty); the sealer (`audit.chain.seal`, one at a time)
+then gives each its position in the chain (`seq`, 1, 2, ... without gaps), the hash of the previous
+record and its own hash over its content and that previous hash, in commit order. `AuditChainHead`
+is a single row holding the last sealed seq and hash; only the sealer locks it, so writers never
+wait for each other. Raw SQL can still change rows; `python manage.py verify_audit` finds where in
+the sealed records (an unsealed record is covered from its seal on, within about a second).
 
 Texts are stored as text (details as canonical JSON), so hashing and verifying never re-encode.
 """
@@ -52,7 +54,8 @@ class AppendOnlyQuerySet(models.QuerySet):
 
 
 class AuditRecord(models.Model):
-    seq = models.BigIntegerField(unique=True, help_text="Position in the hash chain: 1, 2, ... without gaps.")
+    seq = models.BigIntegerField(unique=True, null=True, blank=True, help_text="Position in the hash chain: 1, 2, "
+                                 "... without gaps; empty until the sealer reaches the record (within about 1 s).")
     occurred_at = models.DateTimeField(db_index=True)
     kind = models.CharField(max_length=20, choices=AuditKind.choices)
     decision = models.CharField(max_length=20, choices=AuditDecision.choices, blank=True)
@@ -69,13 +72,15 @@ class AuditRecord(models.Model):
     reason = models.TextField(blank=True)
     details = models.TextField(help_text="Canonical JSON: redacted arguments, output, comment, detail.")
     search_text = models.TextField(help_text="What the full-text search indexes.")
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64, blank=True)  # both empty until sealed
+    hash = models.CharField(max_length=64, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-id"]  # the same order as seq: records are inserted in seq order
+        # Insertion order. Seq is commit order (the sealer's): the two differ only between
+        # transactions that overlapped, and an unsealed record has no seq yet.
+        ordering = ["-id"]
         indexes = [
             models.Index(fields=["tool", "-id"], name="audit_tool_id"),
             # tool + time range, the commonest narrowing: without it a range far back walked every
@@ -85,11 +90,14 @@ class AuditRecord(models.Model):
             models.Index(fields=["decision", "-id"], name="audit_decision_id"),
             models.Index(fields=["actor", "-id"], name="audit_actor_id"),
             models.Index(fields=["domain", "-id"], name="audit_domain_id"),
-            models.Index(fields=["run_id", "seq"], name="audit_run_seq"),
+            models.Index(fields=["run_id", "id"], name="audit_run_id"),
+            # The sealer's work list: small, as only the records of the last second are in it.
+            models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="audit_unsealed"),
         ]
 
     def __str__(self) -> str:
-        return f"audit #{self.seq} {self.kind} {self.tool or self.status}"
+        position = f"#{self.seq}" if self.seq is not None else f"(unsealed, id {self.id})"
+        return f"audit {position} {self.kind} {self.tool or self.status}"
 
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:
@@ -117,7 +125,7 @@ def _text(value: Any) -> str:
 
 
 class AuditChainHead(models.Model):
-    """The one row (pk 1) holding the chain's last seq and hash; appenders lock it."""
+    """The one row (pk 1) holding the chain's last sealed seq and hash; the sealer locks it."""
 
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)

@@ -14,7 +14,7 @@ import uuid
 from typing import Any, Literal
 
 from governance.jsonsafe import json_safe
-from governance.models import ToolRegistration
+from governance.models import DASHBOARD_ACTOR, ToolRegistration
 from governance.redaction import SECRET, configured_secrets, is_secret_field, scrub_secrets, scrub_text
 
 from . import chain
@@ -29,7 +29,6 @@ _EXECUTION_STATUS = {
     "denied": (AuditKind.DECISION, AuditDecision.DENIED),
     "expired": (AuditKind.DECISION, AuditDecision.EXPIRED),
 }
-DEFAULT_ACTOR = "dashboard"
 
 
 def record_run_event(run_id, type_: str, payload: dict[str, Any], *, run_owner: str = "") -> AuditRecord | None:
@@ -205,7 +204,7 @@ def _tool_context(tool: str) -> tuple[str, str]:
     if cached is not None and now - cached[0] < _TOOL_CONTEXT_SECONDS:
         return cached[1]
     row = ToolRegistration.objects.filter(name=tool).values_list("domain", "actor").first()
-    context = ("", DEFAULT_ACTOR) if row is None else (row[0], row[1] or DEFAULT_ACTOR)
+    context = ("", DASHBOARD_ACTOR) if row is None else (row[0], row[1] or DASHBOARD_ACTOR)
     _tool_contexts[tool] = (now, context)
     return context
 

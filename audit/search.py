@@ -1,8 +1,8 @@
 """One query interface over the audit history: filters, full-text search, keyset pages.
 
 Text search uses the database's own engine: FTS5 on SQLite, to_tsvector/plainto_tsquery with the
-GIN index on PostgreSQL (migration 0002). Results come newest first by `id`, which follows `seq`
-(records are inserted in seq order under the chain head's lock), and pages continue below an id
+GIN index on PostgreSQL (migration 0002). Results come newest first by `id` (insertion order; the
+chain's `seq` is given later, in commit order, and is empty until then), and pages continue below an id
 (keyset pagination: no COUNT over a million rows, and links stay valid while records are appended).
 
 On SQLite the text search joins the FTS5 table and orders by its rowid, so FTS5 walks its own
@@ -45,8 +45,8 @@ def filtered(criteria: dict[str, Any], before: int | None = None) -> QuerySet:
 def _time_range(queryset: QuerySet, since, until) -> QuerySet:
     """The time filter, plus the id bounds it implies.
 
-    Records are appended in time order (under the chain head's lock, stamped with the time then),
-    so the first record at or after `since` bounds the ids from below, and the last one before
+    Records are appended in time order (stamped with the time of their insert, ids rising), so
+    the first record at or after `since` bounds the ids from below, and the last one before
     `until` from above. With the bounds, "tool + a week two months ago" walks that week's ids only;
     without them both databases walked the tool's records from the newest back, testing each
     (0.4-1 s at 1M records). The time conditions stay too, so a record stamped out of order (a
@@ -128,5 +128,5 @@ def page_ids(criteria: dict[str, Any], before: int | None, limit: int) -> list[i
 
 
 def run_trail(run_id) -> list[AuditRecord]:
-    """A run's own audit records, oldest first, for its run page."""
-    return list(AuditRecord.objects.filter(run_id=run_id).order_by("seq"))
+    """A run's own audit records, oldest first (sealed or not yet), for its run page."""
+    return list(AuditRecord.objects.filter(run_id=run_id).order_by("id"))

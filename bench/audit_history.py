@@ -4,7 +4,11 @@ Loads N synthetic but realistic records through the real append path (built by
 `audit.recorders.build_record`, chained by `audit.chain.append` in batches), then measures:
 
 1. appends/s: single records through `record_run_event`, one transaction each (the way the run
-   lifecycle appends), from one writer and from 4 at once; and the batched load itself;
+   lifecycle appends), from one writer process and from 4 at once, while a sealer process seals
+   every 0.5 s as the sealer process does (`audit.chain.seal`, when the code has it): appends/s, the per-append
+   time (median / p99), the seal lag (insert -> sealed: median / p95 / p99 / max) and the sealer's
+   throughput; then the sealer alone on a backlog (records sealed/s); and the batched load itself;
+   beside them the floor: one-integer-row commits from one writer (what a commit costs here);
 2. searches, one page of 50 newest first, through `audit.search` (what the audit page runs):
    a common text term, a rare text term, tool + 7-day time range, a reviewer, a rare term + tool;
    median / p95 / p99 over repeated runs, after a warm-up;
@@ -15,7 +19,8 @@ Loads N synthetic but realistic records through the real append path (built by
 
 Run: `.venv/bin/python bench/audit_history.py --db sqlite|postgres [--rows 1000000]`. PostgreSQL
 uses $BENCH_DATABASE_URL (default: the `governance` role of `dev.py` on a `governance_bench`
-database it creates). The database is created fresh each run. Goals (issue 5): >= 2,000
+database; the database named there is dropped and created fresh each run). `--appends-only`
+stops after the append measurements. Goals (issue 5): >= 2,000
 appends/s; search p95 <= 50 ms per page of 50; verifying 1M records <= 60 s.
 """
 
@@ -107,8 +112,8 @@ def configure(db: str) -> None:
                 f"""
 import psycopg
 with psycopg.connect({ADMIN_URL!r}, autocommit=True) as c:
-    c.execute("DROP DATABASE IF EXISTS governance_bench")
-    c.execute("CREATE DATABASE governance_bench")
+    c.execute('DROP DATABASE IF EXISTS "{BENCH_URL.rsplit("/", 1)[1]}"')
+    c.execute('CREATE DATABASE "{BENCH_URL.rsplit("/", 1)[1]}"')
 """,
             ],
             check=True,
@@ -194,6 +199,8 @@ def load(rows: int, batch: int) -> dict:
             chain.append(pending)
             pending = []
     chain.append(pending)
+    if hasattr(chain, "seal"):
+        chain.seal()
     elapsed = time.perf_counter() - started
     return {"rows": rows, "seconds": round(elapsed, 1), "appends_per_s": round(rows / elapsed)}
 
@@ -224,21 +231,121 @@ def single_appends(count: int) -> dict:
     }
 
 
-def concurrent_appends(threads: int, each: int) -> dict:
-    """`threads` writers appending at once, one transaction per record (as parallel workers do)."""
-    from concurrent.futures import ThreadPoolExecutor
+def _writer_process(each: int, start, out) -> None:
+    from django.db import connection
+
+    connection.close()  # a connection of its own, not the parent's
+    start.wait()
+    out.put(single_appends(each))
+    connection.close()
+
+
+def _sealer_process(stop, out, interval: float) -> None:
+    """Seal every `interval` seconds as the sealer process does; report each sealed record's lag and the time spent."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from audit import chain
+    from audit.models import AuditChainHead, AuditRecord
+
+    connection.close()
+    lags, busy, sealed = [], 0.0, 0
+
+    def head() -> int:
+        return AuditChainHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+
+    next_tick = time.monotonic()
+    while True:
+        next_tick += interval  # fixed ticks: the time spent below does not delay the next
+        stopping = stop.wait(max(0.0, next_tick - time.monotonic()))
+        before = head()
+        started = time.perf_counter()
+        count = chain.seal()
+        busy += time.perf_counter() - started
+        sealed_at = timezone.now()
+        sealed += count
+        if count:
+            times = AuditRecord.objects.filter(seq__gt=before).values_list("occurred_at", flat=True)
+            lags.extend((sealed_at - t).total_seconds() for t in times)
+        if stopping:
+            break
+    connection.close()
+    out.put({"sealed": sealed, "busy_s": busy, "lags": lags})
+
+
+def concurrent_appends(writers: int, each: int) -> dict:
+    """`writers` processes appending at once, one transaction per record (as parallel workers do),
+    with a sealer process beside them when the code has one."""
+    import multiprocessing
 
     from django.db import connection
 
-    def writer(_i: int) -> None:
-        single_appends(each)
-        connection.close()
+    from audit import chain
 
+    context = multiprocessing.get_context("fork")
+    connection.close()
+    connection.close_pool()  # Django's pool: a forked child must not inherit its open connections
+    start, stop, out, sealer_out = context.Event(), context.Event(), context.Queue(), context.Queue()
+    procs = [context.Process(target=_writer_process, args=(each, start, out)) for _ in range(writers)]
+    sealer = None
+    if hasattr(chain, "seal"):
+        sealer = context.Process(target=_sealer_process, args=(stop, sealer_out, 0.5))
+        sealer.start()
+    for proc in procs:
+        proc.start()
     started = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(writer, range(threads)))
+    start.set()
+    results = [out.get() for _ in procs]
     elapsed = time.perf_counter() - started
-    return {"threads": threads, "appends": threads * each, "appends_per_s": round(threads * each / elapsed)}
+    for proc in procs:
+        proc.join()
+    report = {
+        "writers": writers,
+        "appends": writers * each,
+        "appends_per_s": round(writers * each / elapsed),
+        "per_writer_median_ms": [r["median_ms"] for r in results],
+        "per_writer_p99_ms": [r["p99_ms"] for r in results],
+    }
+    if sealer is not None:
+        stop.set()
+        sealed = sealer_out.get()
+        sealer.join()
+        lags = sealed["lags"] or [0.0]
+        report["seal"] = {
+            "sealed": sealed["sealed"],
+            "sealer_busy_s": round(sealed["busy_s"], 2),
+            "lag_ms": {name: round(value * 1000) for name, value in (
+                ("median", statistics.median(lags)), ("p95", percentile(lags, 95)), ("p99", percentile(lags, 99)),
+                ("max", max(lags)))},
+        }
+    return report
+
+
+def commit_floor(count: int) -> dict:
+    """The floor under one writer: `count` commits of a one-integer row, nothing else (the WAL flush)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_floor (n integer)")
+        started = time.perf_counter()
+        for n in range(count):
+            cursor.execute("INSERT INTO bench_floor (n) VALUES (%s)", [n])
+        elapsed = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_floor")
+    return {"commits": count, "commits_per_s": round(count / elapsed), "mean_ms": round(elapsed / count * 1000, 3)}
+
+
+def seal_backlog(count: int) -> dict:
+    """The sealer alone: `count` records appended unsealed first, then sealed in one call."""
+    from audit import chain
+
+    if not hasattr(chain, "seal"):
+        return {"note": "no sealer in this code: records are chained as they are appended"}
+    single_appends(count)
+    started = time.perf_counter()
+    sealed = chain.seal()
+    elapsed = time.perf_counter() - started
+    return {"sealed": sealed, "seconds": round(elapsed, 2), "sealed_per_s": round(sealed / elapsed)}
 
 
 def searches(repeat: int) -> dict:
@@ -249,7 +356,7 @@ def searches(repeat: int) -> dict:
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    newest = AuditRecord.objects.order_by("-seq").values_list("occurred_at", flat=True).first()
+    newest = AuditRecord.objects.order_by("-id").values_list("occurred_at", flat=True).first()
     rare = AuditRecord.objects.filter(seq=123_457 if AuditRecord.objects.filter(seq=123_457).exists() else 1)
     rare_order = json.loads(rare.values_list("details", flat=True).get())["arguments"]["order_id"]
     cases = {
@@ -310,6 +417,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--appends", type=int, default=4000, help="appends of one writer (each of 4: half)")
+    parser.add_argument("--appends-only", action="store_true")
     args = parser.parse_args()
     configure(args.db)
     report = {
@@ -319,9 +428,16 @@ def main() -> None:
     }
     report["load"] = load(args.rows, args.batch)
     print(json.dumps(report["load"]), flush=True)
-    report["single_appends"] = single_appends(2000)
-    report["concurrent_appends"] = concurrent_appends(4, 500)
-    print(json.dumps([report["single_appends"], report["concurrent_appends"]]), flush=True)
+    report["commit_floor"] = commit_floor(args.appends)
+    print(json.dumps(report["commit_floor"]), flush=True)
+    report["one_writer"] = concurrent_appends(1, args.appends)
+    print(json.dumps(report["one_writer"]), flush=True)
+    report["four_writers"] = concurrent_appends(4, args.appends // 2)
+    print(json.dumps(report["four_writers"]), flush=True)
+    report["seal_backlog"] = seal_backlog(args.appends)
+    print(json.dumps(report["seal_backlog"]), flush=True)
+    if args.appends_only:
+        return
     report["searches"] = searches(args.repeat)
     report["verify"] = verify()
     report["export"] = export_in_child(args.db)

@@ -9,7 +9,7 @@ import pytest
 
 from approvals import services as approvals
 from approvals.models import ApprovalRequest
-from audit.chain import verify_chain
+from audit.chain import seal, verify_chain
 from audit.models import AuditRecord
 from audit.recorders import record_run_event
 from governance.models import ToolRegistration
@@ -26,7 +26,7 @@ def demo(demo_tools_registered):
 
 
 def _trail(run):
-    return [(r.kind, r.decision, r.status, r.tool) for r in AuditRecord.objects.filter(run_id=run.pk).order_by("seq")]
+    return [(r.kind, r.decision, r.status, r.tool) for r in AuditRecord.objects.filter(run_id=run.pk).order_by("id")]
 
 
 def test_an_allowed_call_leaves_its_run_statuses_and_execution(operator):
@@ -57,14 +57,16 @@ def test_approval_then_execution_with_the_reviewer(operator, reviewer):
     approvals.resolve_approval(approval_id=approval.pk, reviewer=reviewer, resolution="approved", comment="known")
     worker.resume_run(run_id=run.pk)
     decisions = [(r.kind, r.decision, r.reviewer, r.approval_id) for r in
-                 AuditRecord.objects.filter(run_id=run.pk).exclude(kind="run_status").order_by("seq")]
+                 AuditRecord.objects.filter(run_id=run.pk).exclude(kind="run_status").order_by("id")]
     assert decisions == [
         ("decision", "requires_approval", "", approval.pk),
         ("approval", "approved", "rita", approval.pk),
         ("execution", "allowed", "", approval.pk),
     ]
     assert AuditRecord.objects.get(kind="approval").details_data["comment"] == "known"
-    assert verify_chain().intact
+    seal()
+    report = verify_chain()
+    assert (report.intact, report.checked, report.unsealed) == (True, AuditRecord.objects.count(), 0)
 
 
 def test_denial_expiry_and_cancellation_are_recorded(operator, reviewer):

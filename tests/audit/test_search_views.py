@@ -51,7 +51,9 @@ def records(db):
              domain="orders", run_id=RUN_A, occurred_at=_at(7), reason="upstream timeout",
              details={"error": "warehouse API timed out"}),
     ]
-    return chain.append([build_record(**row) for row in rows])
+    appended = chain.append([build_record(**row) for row in rows])
+    chain.seal()
+    return appended
 
 
 def _tools(criteria) -> list[tuple[str, str]]:
@@ -126,7 +128,7 @@ def test_page_query_count_does_not_grow_with_rows(reviewer_page, rows):
     # session, user, user and group permissions, the page's ids, its rows, nav count. Filtered to
     # approvals: creating the reviewer also wrote configuration records, which are not the rows counted.
     body = reviewer_page("/audit/?kind=approval", queries=7)
-    assert body.count('<td class="muted">#') == rows
+    assert body.count('sealed within about a second">unsealed</span>') == rows  # not sealed yet: shown, marked
     assert body.count(">approval ") == rows
 
 
@@ -164,6 +166,19 @@ def test_csv_export_streams_the_filtered_set_safely(records, reviewer_client):
     assert json.loads(approved["details"])["comment"] == '=HYPERLINK("http://evil")'  # inside JSON: inert
     assert approved["call_id"] == "'=1+2"  # a formula cell is defused
     assert all(not value.startswith("=") for row in rows for value in row.values())
+
+
+def test_unsealed_records_are_listed_and_exported_with_an_empty_place_in_the_chain(records, reviewer_client):
+    chain.append([build_record(kind="run_status", status="running", reason="fresh start", details={})])
+    rows = list(csv.DictReader(io.StringIO(b"".join(
+        reviewer_client.get("/audit/export.csv", {"q": "fresh"}).streaming_content).decode())))
+    assert [(r["seq"], r["prev_hash"], r["hash"], r["reason"]) for r in rows] == [("", "", "", "fresh start")]
+    line = b"".join(reviewer_client.get("/audit/export.jsonl", {"q": "fresh"}).streaming_content).decode()
+    assert (json.loads(line)["seq"], json.loads(line)["hash"]) == (None, "")
+    body = reviewer_client.get("/audit/", {"q": "fresh"}).content.decode()
+    assert body.count(">unsealed</span>") == 1 and body.count('<td class="muted">#') == 0
+    sealed = reviewer_client.get("/audit/", {"tool": "lookup_order"}).content.decode()
+    assert sealed.count(">unsealed</span>") == 0 and sealed.count('<td class="muted">#') == 2
 
 
 def test_jsonl_export_is_one_object_per_line(records, reviewer_client):
