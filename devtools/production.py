@@ -82,6 +82,7 @@ class ProductionStack:
         self.start_web()
         for i in range(1, workers + 1):
             self.start_worker(f"worker{i}")
+        self.start_sealer()
         if beat:
             self._spawn("beat", [PYTHON, "-m", "celery", "-A", "config", "beat", "--loglevel", "info",
                                  "--schedule", str(self.dir / "celerybeat-schedule")])
@@ -143,6 +144,9 @@ class ProductionStack:
     def restart_web(self) -> None:
         self.kill("web", signal.SIGTERM)
         self.start_web()
+
+    def start_sealer(self) -> None:
+        self._spawn("sealer", [PYTHON, "manage.py", "seal_audit", "--follow"])
 
     def start_worker(self, name: str, concurrency: int = 1) -> None:
         self._spawn(name, [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", "priority,default", "-n",
