@@ -1,4 +1,5 @@
-"""What people do to runs: start one, cancel one, retry a failed one, and which of these a page offers.
+"""What people do to runs: start one, cancel one, retry a failed one, and which of these a page offers
+(with what its kill switch offers to pause).
 
 Each command is a keyword-argument function listing its side effects; views and consumers call them
 and stay thin. Who may do what is answered by `governance.permissions`; driving a run once it is
@@ -20,10 +21,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from approvals.services import deny_for_cancelled_run
-from governance import permissions
+from governance import pauses, permissions
 from governance.field_errors import FieldError
 from governance.model_names import model_name_problem
-from governance.models import ToolRegistration
+from governance.models import DASHBOARD_ACTOR, ToolRegistration
 
 from .event_log import append_denials, append_event
 from .models import FINAL_STATUSES, Run, RunStatus
@@ -136,3 +137,21 @@ def offered(user, run: Run) -> dict[str, Any]:
         "can_retry": retry is None and run.status == RunStatus.FAILED and permissions.may_retry_run(user, run),
         "retried_as": retry,
     }
+
+
+def pause_targets(run: Run) -> list[tuple[str, str]]:
+    """What the run page's kill switch offers to pause, as (scope, value): the run's tools, the actors and
+    domains its calls are decided as, and everything. A remote session: its actor, and everything."""
+    if run.is_remote:
+        return [("actor", run.actor), ("everything", "")]
+    tools = list(run.tools.all())
+    return [*(("tool", tool.name) for tool in tools),
+            *(("actor", actor) for actor in sorted({tool.actor or DASHBOARD_ACTOR for tool in tools})),
+            *(("domain", domain) for domain in sorted({tool.domain for tool in tools})),
+            ("everything", "")]
+
+
+def kill_switch(user, run: Run) -> dict[str, Any]:
+    """The run page's pause banner and, for those who may pause, its buttons."""
+    shown = pauses.shown_to(user)
+    return {**shown, "pause_targets": pause_targets(run) if shown["may_pause"] else []}

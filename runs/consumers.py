@@ -7,12 +7,20 @@ with 4401 and sends nothing more (runs/socket_session.py); one whose user may no
 run closes with 4403. A page says which `seq` it already shows (`{"type": "hello", "after": N}` on
 every (re)connect); the consumer then sends every later event once, in order, with no gap, with
 the run's status section read after those events.
+
+A hello is answered at once. Nudges are paced per socket (runs/live_pacing.py): at most one update
+per `UPDATE_SECONDS`, holding everything new since the last, so a burst of events costs one read
+and one frame. What several sockets would render alike is rendered once (runs/live_fragments.py):
+each event's timeline entry once per process, a dashboard update once per viewer, sections and
+filters; each socket still checks its own session and permission before it sends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -25,6 +33,8 @@ from approvals.models import ApprovalRequest
 from .commands import offered
 from .forms import RunFilterForm
 from .live import DASHBOARD_GROUP, run_group
+from .live_fragments import SharedRenders, run_update
+from .live_pacing import Paced
 from .models import Run, RunEvent
 from .socket_session import CLOSE_SESSION_ENDED, SessionBoundConsumer
 
@@ -60,6 +70,8 @@ class _ClientMessages:
 class RunConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
     """One run's live page: timeline events, status, streaming text."""
 
+    UPDATE_SECONDS = 0.05
+
     async def connect(self) -> None:
         self.user = self.scope["user"]
         self.run_id = self.scope["url_route"]["kwargs"]["run_id"]
@@ -71,6 +83,9 @@ class RunConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
         # (nudges are not ordered with the database reads) is dropped instead of shown twice.
         self.texts_shown: set[str] = set()
         self.run_ended = False
+        # One update at a time (a hello and a paced update must not both send the same events).
+        self.sending = asyncio.Lock()
+        self.updates = Paced(self._send_update, self.UPDATE_SECONDS)
         self.group = run_group(self.run_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.start_session_watch()
@@ -78,6 +93,7 @@ class RunConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
+            self.updates.stop()
             await self.channel_layer.group_discard(self.group, self.channel_name)
         await self.stop_session_watch()
 
@@ -86,13 +102,18 @@ class RunConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
         if error:
             await self.send(text_data=_error_frame(error))
             return
-        self.last_seq = message["after"]
-        await self._send_new()
+        async with self.sending:
+            self.last_seq = message["after"]
+            await self._send_new()
 
     async def run_changed(self, event: dict[str, Any]) -> None:
         if self.last_seq is None:
             return  # the page has not said what it shows yet; its hello will catch it up
-        await self._send_new()
+        self.updates.nudge()
+
+    async def _send_update(self) -> None:
+        async with self.sending:
+            await self._send_new()
 
     async def run_delta(self, event: dict[str, Any]) -> None:
         item_id = event.get("item_id") or ""
@@ -128,9 +149,8 @@ class RunConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
         events = list(RunEvent.objects.filter(run_id=self.run_id, seq__gt=after).order_by("seq"))
         if not events:
             return None, "", after
-        run = Run.objects.select_related("started_by").get(pk=self.run_id)
-        context = {"run": run, "events": events, **offered(self.user, run)}
-        html = render_to_string("runs/_live_update.html", context)
+        run = Run.objects.select_related("started_by", "cancelled_by").defer("state").get(pk=self.run_id)
+        html = run_update(run, events, offered(self.user, run))
         self.texts_shown.update(e.payload.get("item_id") for e in events
                                 if e.type == "llm_text_done" and e.payload.get("item_id"))
         self.run_ended = run.is_final
@@ -140,11 +160,17 @@ class RunConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
 class DashboardConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
     """Every page's nav count, plus the runs list and approvals queue when the page shows them."""
 
+    UPDATE_SECONDS = 0.25
+    shared = SharedRenders()  # per process: one render serves the viewer's sockets alike
+
     async def connect(self) -> None:
         self.user = self.scope["user"]
         if not self.user.is_authenticated:
             await self.close(code=4403)
             return
+        self.sending = asyncio.Lock()
+        self.updates = Paced(self._send_update, self.UPDATE_SECONDS)
+        self.nudged_at = time.monotonic()
         # Which sections the page shows besides the nav count ("runs", "approvals"); others are not sent.
         # The runs list comes with the page's filters (`outcome=...`), so that it stays as filtered.
         query = QueryDict(self.scope.get("query_string", b"").decode())
@@ -158,11 +184,17 @@ class DashboardConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
             errors = "; ".join(f"{field}: {' '.join(e)}" for field, e in self.run_filters.errors.items())
             await self.send(text_data=_error_frame(f"The runs list is not updated: {errors}"))
             self.show.discard("runs")
+        # Shared only between sockets that would render alike: one user, with the same permissions as
+        # their socket holds them (read once, at connect, as the render reads them), sections and filters.
+        self.key = (self.user.pk, self.user.is_superuser, await self._permissions(), tuple(sorted(self.show)),
+                    self.run_filters.query_string())
         # Every (re)connect starts with the current state: a page whose socket dropped (a restarted
         # server, a lost network) would otherwise miss the changes made while it was away.
-        await self.dashboard_changed({})
+        await self._send_now()
 
     async def disconnect(self, code: int) -> None:
+        if hasattr(self, "updates"):
+            self.updates.stop()
         await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
         await self.stop_session_watch()
 
@@ -171,20 +203,30 @@ class DashboardConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
         if error:
             await self.send(text_data=_error_frame(error))
             return
-        await self.dashboard_changed({})
+        await self._send_now()
 
     async def dashboard_changed(self, event: dict[str, Any]) -> None:
-        html = await self._render()
-        if html is None:
-            await self.end_for_session()
-        else:
-            await self.send(text_data=html)
+        self.nudged_at = time.monotonic()  # the update answering it must be read after this
+        self.updates.nudge()
+
+    async def _send_now(self) -> None:
+        self.nudged_at = time.monotonic()
+        await self._send_update()
+
+    async def _send_update(self) -> None:
+        async with self.sending:
+            if not await database_sync_to_async(self.session_holds)():
+                await self.end_for_session()
+                return
+            await self.send(text_data=await self.shared.get(self.key, self.nudged_at, self._render))
 
     @database_sync_to_async
-    def _render(self) -> str | None:
-        """The update to send, or None when the socket's session ended (checked in the same read)."""
-        if not self.session_holds():
-            return None
+    def _permissions(self) -> frozenset[str]:
+        return frozenset(self.user.get_all_permissions())
+
+    @database_sync_to_async
+    def _render(self) -> str:
+        """The update for this viewer, sections and filters (shared: it reads nothing of the socket's)."""
         return render_to_string("runs/_dashboard_update.html", {
             "show": self.show,
             "runs": self.run_filters.filter(Run.objects).listed_for(self.user) if "runs" in self.show else [],

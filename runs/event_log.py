@@ -5,7 +5,9 @@
 - for a settled call (an `execution_event` executed, blocked, denied, expired or a tool error), one
   more in the run's column counting those (`Run.calls_*`, what the runs list shows and filters by);
 - its audit record, for status changes and tool calls (`audit.recorders.record_run_event`);
-- a nudge to the run's page and the dashboard, sent after the commit (`runs.live.publish_run_changed`).
+- a nudge to the run's page, sent after the commit (`runs.live.publish_run_changed`), and to the
+  dashboard only when the event changes what the dashboard shows (`changes_dashboard`: a status, a
+  call not done, an approval request raised or resolved).
 Every writer of a run's history (the commands, the worker, recovery) goes through it.
 `append_denials` writes, through it, the timeline entries of requests denied because their run ended.
 """
@@ -45,9 +47,20 @@ def append_event(run_id, type_: str, payload: dict[str, Any]) -> RunEvent:
             started_by, actor = Run.objects.filter(pk=run_id).values_list("started_by__username", "actor").first()
             owner = actor or started_by or ""
         record_run_event(run_id, type_, payload, run_owner=owner)
-        publish_run_changed(run_id, event.seq)
+        publish_run_changed(run_id, event.seq, dashboard=changes_dashboard(type_, payload))
         return event
     raise RuntimeError(f"could not append an event to run {run_id}: too many concurrent writers")
+
+
+def changes_dashboard(type_: str, payload: dict[str, Any]) -> bool:
+    """Whether an event changes what the dashboard pages show: the runs list (a run's status, its
+    calls not done: blocked, denied, expired, failed), the approvals queue and the nav's pending count
+    (a request raised or resolved). Calls done are counted on the run's page only, as are model text,
+    memory, reports and decisions that raised no request."""
+    if type_ == "status" or payload.get("approval_id"):
+        return True
+    status = payload.get("status")
+    return type_ == "execution_event" and status in CALL_COUNT_COLUMNS and status != "executed"
 
 
 def append_denials(run_id, denied) -> None:

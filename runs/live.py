@@ -2,11 +2,15 @@
 
 The database is the truth; a websocket message only says "look again". Consumers receive a
 `LiveEvent`, re-read what changed from the database and render it, so a lost or repeated nudge
-costs nothing and a browser never sees an event the database then rolled back.
+costs nothing and a browser never sees an event the database then rolled back. Consumers coalesce
+nudges (at most one render per page per short interval, with everything new since the last one:
+runs/consumers.py), so a burst of events costs a page one read.
 
 Groups: `run-<uuid hex>` for one run's page, `dashboard` for lists, the queue and nav counts,
 `session-<digest>` for the sockets one login session opened (closed at its logout), and
 `approvals-resolved` for the API's long-polls of approval requests (agents/approval_wait.py).
+A run's event nudges the dashboard only when it changes something the dashboard shows (the caller
+says so: runs/event_log.py); every other event nudges its run's page alone.
 Streaming model text is the exception: it is not stored, so `DeltaBatcher` sends it at once, batched.
 """
 
@@ -17,9 +21,10 @@ import logging
 import time
 from typing import Any, Literal, TypedDict
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+from .layer_sender import group_send
 
 logger = logging.getLogger(__name__)
 
@@ -50,21 +55,23 @@ def _send(group: str, event: LiveEvent) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, dict(event))
+        group_send(layer, group, dict(event))
     except Exception:
         # A nudge is an optimisation: pages catch up from the database on their next message.
         logger.warning("could not publish %s to %s", event.get("type"), group, exc_info=True)
 
 
-def publish_run_changed(run_id: object, seq: int | None = None) -> None:
-    """After the current transaction commits: tell the run's page and the dashboard to look again."""
+def publish_run_changed(run_id: object, seq: int | None = None, *, dashboard: bool = True) -> None:
+    """After the current transaction commits: tell the run's page to look again, and the dashboard
+    too unless `dashboard` is False (the change shows nowhere but on the run's page)."""
     event: LiveEvent = {"type": "run.changed", "run_id": str(run_id)}
     if seq is not None:
         event["seq"] = seq
 
     def send() -> None:
         _send(run_group(run_id), event)
-        _send(DASHBOARD_GROUP, {"type": "dashboard.changed", "run_id": str(run_id)})
+        if dashboard:
+            _send(DASHBOARD_GROUP, {"type": "dashboard.changed", "run_id": str(run_id)})
 
     transaction.on_commit(send)
 

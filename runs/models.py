@@ -2,9 +2,10 @@
 
 A `Run` is one agent conversation governed by policy: started in the dashboard and driven by its
 worker (`origin` dashboard), or one session of a remote agent whose calls the API decides (`origin`
-remote, see runs/remote.py: no prompt, model, state or worker). Its `state` column holds the guarded
-runner's `RunState` after every step (and before every tool call), so any worker can pick a paused
-run up after a restart, or continue one whose worker died.
+remote, see runs/remote.py: no prompt, model, state or worker). The guarded runner's `RunState` is
+saved after every step (and before every tool call), so any worker can pick a paused run up after a
+restart, or continue one whose worker died: its conversation items and execution events as
+append-only `RunStateEntry` rows, the small rest in the run's `state` column (runs/state_store.py).
 `RunEvent` rows are the run's history, numbered by `seq` without gaps; `ToolExecution` is the
 claim that makes a tool run at most once per (run, call id), whatever redelivers the task.
 """
@@ -139,7 +140,11 @@ class Run(models.Model):
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
     final_text = models.TextField(blank=True)
     error = models.TextField(blank=True)
-    state = models.JSONField(null=True, blank=True, help_text="The guarded runner's RunState after the last step.")
+    state = models.JSONField(
+        null=True, blank=True,
+        help_text="The guarded runner's RunState after the last step, without its conversation items and execution "
+        "events (those are the run's state entries).",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -251,3 +256,25 @@ class ToolExecution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tool} {self.call_id} ({self.status})"
+
+
+class RunStateEntry(models.Model):
+    """One conversation item or execution event of a run's `RunState`, at its position. Never updated.
+
+    A step writes only the entries it added; the state that resumes a run is rebuilt from them and the
+    run's `state` column (runs/state_store.py)."""
+
+    class Kind(models.TextChoices):
+        ITEM = "item", "Conversation item"
+        EVENT = "event", "Execution event"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="state_entries")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    position = models.PositiveIntegerField()
+    value = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "kind", "position"], name="run_state_entry_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.kind} {self.position}"

@@ -40,6 +40,7 @@ from approvals.services import deny_for_failed_run
 from .event_log import append_denials, append_event
 from .models import Run, RunOrigin, RunStatus, ToolExecution
 from .queue import enqueue_execute, enqueue_resume
+from .state_store import saved_call_ids
 
 logger = logging.getLogger(__name__)
 
@@ -124,8 +125,7 @@ def _started_calls_missing_from_state(run_id) -> str:
                    .values_list("tool", "call_id"))
     if not started:
         return ""
-    state = Run.objects.values_list("state", flat=True).get(pk=run_id) or {}
-    known = {item.get("call_id") for item in state.get("items", []) if item.get("type") == "function_call"}
+    known = saved_call_ids(run_id)
     return ", ".join(f"{tool} call {call_id}" for tool, call_id in started if call_id not in known)
 
 

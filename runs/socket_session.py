@@ -7,8 +7,9 @@ active user with the same password (Django's own `get_user`, which checks the se
 it does not, the socket closes with code 4401 and sends nothing more. Browsers do not reconnect on
 that code; the page says the session ended.
 
-How often: every frame that is a re-read of the database (a run's new events, the dashboard) checks
-the store in the same database round trip (two primary-key reads, session and user). Streaming text
+How often: every frame that is a re-read of the database checks the store first (two primary-key
+reads, session and user): a run's new events in the same database round trip, a dashboard update
+(whose render other sockets may share) in one just before it. Streaming text
 is sent many times a second and reads nothing, so it reuses a check younger than `RECHECK_SECONDS`.
 A logout does not wait for that: it nudges the session's group (`runs.live.publish_session_ended`)
 and its sockets close at once. Left open: a session removed another way (expiry, an admin, a

@@ -66,8 +66,9 @@ def run_detail(request: HtmxHttpRequest, run_id) -> HttpResponse:
     run = Run.objects.select_related("started_by").get(pk=run.pk)
     context = {"run": run, "events": events, "last_seq": events[-1].seq if events else 0,
                "audit_trail": run_trail(run.pk), **commands.offered(request.user, run)}
-    template = "runs/detail.html#run-status" if request.htmx else "runs/detail.html"
-    return TemplateResponse(request, template, context)
+    if request.htmx:
+        return TemplateResponse(request, "runs/detail.html#run-status", context)
+    return TemplateResponse(request, "runs/detail.html", {**context, **commands.kill_switch(request.user, run)})
 
 
 @login_required

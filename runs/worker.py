@@ -8,12 +8,18 @@ and the guard. Its methods are the steps. Every write is conditional on the clai
 has queued a run again because its heartbeat stopped, the old worker (if it was only frozen)
 writes nothing more.
 
-After every step the runner's state and the step's event are written in one transaction; live
-pages are nudged after the commit (runs/event_log.py). A tool call runs only after its
-`ToolExecution` row is created, in the same transaction as a save of the state that asked for it;
-that row is unique per (run, call id), so whatever redelivers a task or recovers a run, a call runs
-at most once (exactly once when it finishes). Slow I/O (the model, the tools) never runs inside a
-transaction.
+The transactions of one governed call: a call that runs is claimed, then its step is written; a
+call that does not run (blocked, waiting for a reviewer, refused) is only its step.
+- The claim, committed before the tool is invoked: its `ToolExecution` row, with a save of the
+  state that asked for the call. That row is unique per (run, call id), so whatever redelivers a task
+  or recovers a run, a call runs at most once (exactly once when it finishes).
+- The step: the step's event (runs/event_log.py: with its audit record and the run's call count),
+  the state after it, and the outcome of the call's `ToolExecution` (succeeded with its output, or
+  failed), in one transaction; live pages are nudged after the commit. A worker whose claim was lost
+  writes only the call's outcome, so whoever drives the run now reuses a finished call's output.
+A save of the state writes only what changed since the last (runs/state_store.py: the new
+conversation items and execution events as rows, the small rest in `Run.state`). Slow I/O (the
+model, the tools) never runs inside a transaction.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from .heartbeat import Heartbeat
 from .live import DeltaBatcher
 from .models import FINAL_STATUSES, Run, RunQuerySet, RunStatus, ToolExecution
 from .queue import enqueue_resume
+from .state_store import StoredState
 
 
 class ToolAlreadyStarted(RuntimeError):
@@ -73,12 +80,15 @@ class ClaimedRun:
     def __init__(self, run: Run, claim_id: uuid.UUID) -> None:
         self.run = run
         self.claim_id = claim_id
-        self.state: RunState | None = RunState.from_dict(run.state) if run.state else None
+        self.state: RunState | None
+        self.state, self.stored = StoredState.load(run)
         self.guard: GuardedOpenAI | None = None
         self._claimed_with: list[Resolution] = []  # read under the claim of a resume: applied first
         # call id -> what its events say of its approval request: the request's id, and once resolved,
         # who or what resolved it (shown on the timeline)
         self._approvals: dict[str, dict[str, Any]] = {}
+        # call id -> the outcome of a tool this worker ran, written with the call's step
+        self._outcomes: dict[str, dict[str, Any]] = {}
 
     # -- claiming -------------------------------------------------------------------------------
 
@@ -178,19 +188,24 @@ class ClaimedRun:
         return True
 
     def record_step(self, event: dict[str, Any]) -> bool:
-        """Write one step's event and the state after it, in one transaction, if the claim still holds.
+        """Write one step's event, the state after it and the outcome of its tool, in one transaction,
+        if the claim still holds.
 
         Returns whether to go on. A cancelled run still gets the step that was under way (its tool
-        may have run), then the worker stops; a run taken over by another worker gets nothing more.
+        may have run), then the worker stops; a run taken over by another worker gets nothing more
+        than the outcome of the tool this worker ran.
         """
         payload = dict(event)
         # What is stored for display and audit; the real arguments stay in the run's state only.
         payload["arguments"] = redact_call_arguments(event["tool"], event["arguments"])
+        outcome = self._outcomes.pop(event["call_id"], None)
         now = timezone.now()
-        saved = {"state": json_safe(self.state.to_dict()), "updated_at": now, "heartbeat_at": now}
         with transaction.atomic():
-            running = self._held(running=True).update(**saved) == 1
-            if not running and self._held().update(**saved) != 1:
+            running = self._save_state(self._held(running=True), updated_at=now, heartbeat_at=now)
+            held = running or self._save_state(self._held(), updated_at=now, heartbeat_at=now)
+            if outcome is not None:
+                ToolExecution.objects.filter(pk=outcome.pop("pk")).update(**outcome)
+            if not held:
                 return False
             if event["status"] == "approval_required":
                 request = create_request(run=self.run, event=event, shown_arguments=payload["arguments"])
@@ -204,14 +219,12 @@ class ClaimedRun:
 
         Right before the call, the runner's state is saved with the `ToolExecution` claim, in one
         transaction: if the worker dies inside the tool, the run goes on from the model's answer that
-        asked for this call, with the same call id, so the call is recognised and not run again.
+        asked for this call, with the same call id, so the call is recognised and not run again. The
+        outcome is written with the call's step (`record_step`).
         """
         now = timezone.now()
         with transaction.atomic():
-            held = self._held(running=True).update(
-                state=json_safe(self.state.to_dict()), updated_at=now, heartbeat_at=now
-            )
-            if held != 1:
+            if not self._save_state(self._held(running=True), updated_at=now, heartbeat_at=now):
                 raise RunNotHeld(f"{spec.name} was not run: the run was cancelled or taken over by another worker")
             execution, created = ToolExecution.objects.get_or_create(
                 run_id=self.run.pk, call_id=call_id, defaults={"tool": spec.name}
@@ -225,14 +238,21 @@ class ClaimedRun:
         try:
             output = spec.invoke(arguments)
         except Exception as exc:
-            ToolExecution.objects.filter(pk=execution.pk).update(
-                status=ToolExecution.Status.FAILED, output={"error": str(exc)}, finished_at=timezone.now()
-            )
+            self._outcomes[call_id] = {"pk": execution.pk, "status": ToolExecution.Status.FAILED,
+                                       "output": {"error": str(exc)}, "finished_at": timezone.now()}
             raise
-        ToolExecution.objects.filter(pk=execution.pk).update(
-            status=ToolExecution.Status.SUCCEEDED, output=json_safe(output), finished_at=timezone.now()
-        )
+        self._outcomes[call_id] = {"pk": execution.pk, "status": ToolExecution.Status.SUCCEEDED,
+                                   "output": json_safe(output), "finished_at": timezone.now()}
         return output
+
+    def _save_state(self, claim: RunQuerySet, **columns: Any) -> bool:
+        """Save the state with `columns` under `claim` (one of `_held`): its small rest on the run and,
+        when the claim held, its new items and events as rows; the two are the state only together.
+        Call inside a transaction. Returns whether the claim held."""
+        if claim.update(state=self.stored.rest(self.state), **columns) != 1:
+            return False
+        self.stored.append_new(self.state)
+        return True
 
     def finish(self) -> None:
         """Write the run's status after the runner stopped (unless it was cancelled or taken over)."""
@@ -247,19 +267,19 @@ class ClaimedRun:
         final_text = (state.last_response or {}).get("output_text", "") if status == RunStatus.COMPLETED else ""
         now = timezone.now()
         with transaction.atomic():
-            changed = self._held(running=True).update(
+            changed = self._save_state(  # with the final answer's items, which no step wrote
+                self._held(running=True),
                 status=status,
-                state=json_safe(state.to_dict()),
                 final_text=final_text,
                 error=state.error or "" if status == RunStatus.FAILED else "",
                 finished_at=now if status in FINAL_STATUSES else None,
                 updated_at=now,
                 claim_id=None,
             )
-            if changed == 1:
+            if changed:
                 append_event(self.run.pk, "status", {"status": status, "detail": detail})
         # Resolutions that committed while this worker held the run would otherwise wait forever.
-        if status == RunStatus.AWAITING_APPROVAL and changed == 1 and any_to_apply(
+        if status == RunStatus.AWAITING_APPROVAL and changed and any_to_apply(
             run_id=self.run.pk, call_ids=[p.call_id for p in state.pending]
         ):
             enqueue_resume(self.run.pk)

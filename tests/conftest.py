@@ -9,9 +9,13 @@ query-count guard.
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from config.celery import app as celery_app
+from config.embedded import free_port, wait_for_port
+from devtools.production import redis_binary
 
 
 @pytest.fixture(autouse=True)
@@ -114,3 +118,18 @@ def migrate():
 
     yield to
     to(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    """A Redis server of its own on a free loopback port (the binary the embedded profile uses)."""
+    port = free_port()
+    server = subprocess.Popen([redis_binary(), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                               "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_port(port, 15, "redis", server)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -461,3 +461,172 @@ async def test_dashboard_unknown_outcome_filter_gets_error_frame_and_no_list(dem
     frame = await comm.receive_from()
     assert 'id="pending-count"' in frame and 'id="run-rows"' not in frame
     await comm.disconnect()
+
+
+# --- updates paced per socket, rendered once, the dashboard nudged only for what it shows ---------
+
+
+def _seqs(frames: list[str]) -> list[int]:
+    return [int(s) for frame in frames for s in re.findall(r'<li id="event-(\d+)"', frame)]
+
+
+async def receive_until_seq(comm: WebsocketCommunicator, last: int) -> list[str]:
+    """Frames until one carries event `last` (each wait bounded, so a missing event fails the test)."""
+    frames: list[str] = []
+    while last not in _seqs(frames):
+        frames.append(await comm.receive_from(timeout=5))
+    return frames
+
+
+async def append_and_nudge(run: Run, seq: int, type_: str = "status", payload: dict | None = None) -> None:
+    """An event committed and its nudge sent, as `append_event` does after the commit."""
+    await sync_to_async(RunEvent.objects.create)(run=run, seq=seq, type=type_,
+                                                 payload=payload or {"status": "running", "detail": f"e{seq}"})
+    await get_channel_layer().group_send(run_group(run.pk), {"type": "run.changed", "run_id": str(run.pk), "seq": seq})
+
+
+async def test_burst_of_events_reaches_the_page_in_two_frames_in_order_none_missing(monkeypatch):
+    """Twenty events committed one after another, each nudging the page: the page gets the first
+    at once and the rest together at the end of the interval, every event once, in order."""
+    monkeypatch.setattr(RunConsumer, "UPDATE_SECONDS", 1.0)
+    run = await run_with_events("owner", 1)
+    comm, first = await run_page(run)
+    assert _seqs([first]) == [1]
+    for seq in range(2, 22):
+        await append_and_nudge(run, seq)
+    frames = await receive_until_seq(comm, 21)
+    assert _seqs(frames) == list(range(2, 22))
+    assert len(frames) <= 2
+    assert await comm.receive_nothing(timeout=0.3)
+    await comm.disconnect()
+
+
+async def test_hello_during_a_paced_update_sends_no_event_twice(monkeypatch):
+    """The page's hello (its 5 s safety net) while an update waits for its interval: each event once."""
+    monkeypatch.setattr(RunConsumer, "UPDATE_SECONDS", 1.0)
+    run = await run_with_events("owner", 1)
+    comm, _first = await run_page(run)
+    await append_and_nudge(run, 2)
+    frames = [await comm.receive_from()]  # the first nudge after a quiet spell: at once
+    await append_and_nudge(run, 3)  # this one waits for the interval
+    await comm.send_json_to({"type": "hello", "after": 2})
+    frames.append(await comm.receive_from())
+    assert await comm.receive_nothing(timeout=1.5)  # the paced update found nothing new
+    assert _seqs(frames) == [2, 3]
+    await comm.disconnect()
+
+
+async def test_two_pages_of_one_run_share_one_render_of_each_event(monkeypatch):
+    from runs import live_fragments
+
+    rendered: list[str] = []
+    original = live_fragments.render_to_string
+
+    def counting(template, context=None, *args, **kwargs):
+        rendered.append(template)
+        return original(template, context, *args, **kwargs)
+
+    monkeypatch.setattr(live_fragments, "render_to_string", counting)
+    run = await run_with_events("owner", 1)
+    (one, _), (two, _) = await run_page(run), await run_page(run)
+    for seq in (2, 3, 4):
+        await append_and_nudge(run, seq)
+    frames_one, frames_two = await receive_until_seq(one, 4), await receive_until_seq(two, 4)
+    assert _seqs(frames_one) == _seqs(frames_two) == [2, 3, 4]
+    assert rendered.count("runs/_event.html") == 4  # event 1 for the first hello, then 2, 3 and 4 once each
+    assert rendered.count("runs/detail.html#run-status") == 1  # the run did not change: one status section
+    await one.disconnect()
+    await two.disconnect()
+
+
+async def appended(run: Run, type_: str, payload: dict) -> None:
+    """Through the event log, as the worker appends: committed, then nudged."""
+    from django.db import transaction
+
+    from runs.event_log import append_event
+
+    def work() -> None:
+        with transaction.atomic():
+            append_event(run.pk, type_, payload)
+
+    await sync_to_async(work)()
+
+
+async def test_dashboard_is_not_updated_for_an_event_it_does_not_show():
+    run = await run_with_events("owner", 1)
+    page, _first = await run_page(run)
+    dashboard = await communicator(DashboardConsumer, "/ws/dashboard/?show=runs", run.started_by)
+    dashboard.scope["query_string"] = b"show=runs"
+    assert (await dashboard.connect())[0]
+    await dashboard.receive_from()  # the state at connect
+    await appended(run, "llm_text_done", {"text": "Looking up the order", "item_id": "msg_1"})
+    assert _seqs(await receive_until_seq(page, 2)) == [2]  # the run's page shows it
+    assert await dashboard.receive_nothing(timeout=0.5)  # nothing the dashboard shows changed
+    await appended(run, "status", {"status": "completed", "detail": "the model gave its final answer"})
+    assert _seqs(await receive_until_seq(page, 3)) == [3]
+    frame = await dashboard.receive_from()
+    assert 'id="run-rows"' in frame
+    await page.disconnect()
+    await dashboard.disconnect()
+
+
+@sync_to_async
+def may_see_every_run(username: str) -> User:
+    from django.contrib.auth.models import Permission
+
+    user = make_user(username)
+    user.user_permissions.add(Permission.objects.get(codename="view_run", content_type__app_label="runs"))
+    return User.objects.get(pk=user.pk)  # permissions read afresh
+
+
+async def test_shared_status_section_keeps_each_viewers_buttons():
+    """The owner and someone who may see every run but cancel none watch one run: the status section
+    is shared only where it is the same, so the Cancel button goes to the owner alone."""
+    run = await run_with_events("owner", 1)
+    await sync_to_async(Run.objects.filter(pk=run.pk).update)(status="running")
+    watcher = await may_see_every_run("watcher")
+    owners, _ = await run_page(run)
+    watchers = await communicator(RunConsumer, f"/ws/runs/{run.pk}/", watcher, run.pk)
+    assert (await watchers.connect())[0]
+    await watchers.send_json_to({"type": "hello", "after": 1})
+    assert await watchers.receive_nothing(timeout=0.2)
+    await append_and_nudge(run, 2)
+    owner_frame, watcher_frame = await owners.receive_from(timeout=5), await watchers.receive_from(timeout=5)
+    assert _seqs([owner_frame]) == _seqs([watcher_frame]) == [2]
+    assert 'id="cancel-run"' in owner_frame
+    assert 'id="cancel-run"' not in watcher_frame
+    await owners.disconnect()
+    await watchers.disconnect()
+
+
+@sync_to_async
+def raise_request(owner: User, number: int) -> None:
+    from approvals.models import ApprovalRequest
+
+    run = Run.objects.create(started_by=owner, prompt="p", model="m", status="awaiting_approval")
+    ApprovalRequest.objects.create(run=run, call_id=f"call_{number}", tool="refund_payment", arguments={},
+                                   arguments_digest="0" * 64, decision={"outcome": "requires_approval"})
+
+
+def _pending_count(frame: str) -> int:
+    return int(re.search(r'<span id="pending-count"[^>]*>(\d+)</span>', frame).group(1))
+
+
+async def test_dashboard_burst_of_nudges_is_sent_in_two_frames_ending_with_the_latest_state(monkeypatch):
+    monkeypatch.setattr(DashboardConsumer, "UPDATE_SECONDS", 1.0)
+    reviewer = await sync_to_async(make_user)("rita", reviewer=True)
+    owner = await sync_to_async(make_user)("owen")
+    comm = await communicator(DashboardConsumer, "/ws/dashboard/?show=approvals", reviewer)
+    comm.scope["query_string"] = b"show=approvals"
+    assert (await comm.connect())[0]
+    assert _pending_count(await comm.receive_from()) == 0
+    for number in range(1, 11):
+        await raise_request(owner, number)
+        await get_channel_layer().group_send("dashboard", {"type": "dashboard.changed"})
+    frames = [await comm.receive_from(timeout=5)]
+    while _pending_count(frames[-1]) != 10:
+        frames.append(await comm.receive_from(timeout=5))
+    assert len(frames) <= 2
+    assert frames[-1].count("review</a>") == 10
+    assert await comm.receive_nothing(timeout=1.5)
+    await comm.disconnect()

@@ -1,4 +1,5 @@
-"""The data migrations that move facts out of the event log into columns (runs 0003, 0004)."""
+"""The data migrations that move facts out of the event log into columns (runs 0003, 0004), and the one that
+splits run states into rows (0006)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,39 @@ def test_call_counts_are_read_from_the_events_of_existing_runs(migrate):
     assert counts(blocked) == (0, 1, 0, 0, 0)
     assert counts(mixed) == (2, 1, 2, 1, 1)
     assert counts(quiet) == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_states_are_split_into_rows_and_joined_back(migrate):
+    from governance.guard import RunState
+    from runs.models import Run as CurrentRun
+    from runs.state_store import StoredState
+
+    before = [("runs", "0005_run_origin_remote_sessions")]
+    apps = migrate(before)
+    Run = apps.get_model("runs", "Run")
+    user = apps.get_model("auth", "User").objects.create(username="olivia")
+    state = RunState.start(messages=[{"role": "user", "content": "Look up ord_1"}], model="gpt-4.1", store=False,
+                           create_args={})
+    call = {"type": "function_call", "call_id": "call_1", "name": "lookup_order", "arguments": '{"order_id": "ord_1"}'}
+    output = {"type": "function_call_output", "call_id": "call_1", "output": '{"status": "executed"}'}
+    state.items += [call, output]
+    state.next_input = [output]
+    state.events.append({"tool": "lookup_order", "call_id": "call_1", "status": "executed", "seq": 0})
+    state.rounds = 1
+    old = state.to_dict()
+    run = Run.objects.create(started_by_id=user.pk, prompt="p", model="m", state=old)
+    fresh = Run.objects.create(started_by_id=user.pk, prompt="p", model="m")
+
+    migrate([("runs", "0006_run_state_entries")])
+
+    migrated = CurrentRun.objects.get(pk=run.pk)
+    assert "items" not in migrated.state and "events" not in migrated.state
+    assert migrated.state_entries.count() == 4  # three items, one event
+    rebuilt, stored = StoredState.load(migrated)
+    assert rebuilt.to_dict() == old
+    assert (stored.items, stored.events) == (3, 1)
+    assert CurrentRun.objects.get(pk=fresh.pk).state is None
+
+    apps = migrate(before)
+    assert apps.get_model("runs", "Run").objects.get(pk=run.pk).state == old

@@ -17,11 +17,13 @@ def demo(demo_tools_registered):
 
 
 def test_one_governed_call_is_recorded_in_a_fixed_number_of_queries(operator, monkeypatch, django_assert_num_queries):
-    """From the model's answer naming the call to its step written: the claim on the call with the state
-    (UPDATE, the execution's get-or-create), its outcome, the tool's redaction settings, the state and
-    the step under the claim (UPDATE, seq, INSERT), the run's count of executed calls (UPDATE), the
-    step's audit record (the tool's context, the chain head, the record, the head again, the check),
-    with the savepoints of the atomic blocks."""
+    """From the model's answer naming the call to its step written, in two transactions: the active
+    pauses covering the call (the kill switch, read at each decision); the claim on the call with the
+    state (UPDATE, the call's item INSERT, the execution's get-or-create); then the tool's redaction
+    settings, and the step: the state under the claim (UPDATE), the call's outcome (UPDATE), its output
+    item and execution event (INSERT), the event (seq, INSERT), the run's count of executed calls
+    (UPDATE), the step's audit record (the tool's context and the record: no chain head, the sealer
+    chains it later), with the savepoints of the atomic blocks."""
     monkeypatch.setattr("audit.recorders._tool_contexts", {})  # the tool's domain/actor is read, not cached
     run = commands.start_run(user=operator, prompt="Look up order ord_100", model="gpt-4.1",
                              tool_names=["lookup_order"])
@@ -29,7 +31,7 @@ def test_one_governed_call_is_recorded_in_a_fixed_number_of_queries(operator, mo
     claimed.prepare()
     steps = claimed.guard.advance(claimed.state, stream=True, executor=claimed.execute_tool)
 
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(22):
         step = next(event["event"] for event in steps if event["type"] == "execution_event")
         assert claimed.record_step(step) is True
 
