@@ -9,8 +9,11 @@ on a free loopback port, then:
 3. reads the database afterwards.
 
 Figures:
-- commit -> frame: for every RunEvent that reached a client, the frame's arrival time minus the
-  row's `created_at` (stamped just before the INSERT, so this slightly over-states the delay);
+- commit -> frame: for every RunEvent committed after its page's socket said hello, the frame's
+  arrival time minus the row's `created_at` (stamped just before the INSERT, so this slightly
+  over-states the delay). Events committed before the hello reach the page in its catch-up answer:
+  their age then is how long the run existed before the page opened, not a delivery time, so they
+  are counted apart ("caught up"), and every event is checked to have reached its page ("missing");
 - approval click -> tool start: `ToolExecution.started_at` (the claim row written just before the
   tool runs) minus the moment the approve POST was sent.
 Same machine, same clock. Bounded: N runs, fixed timeouts, loopback only.
@@ -70,9 +73,10 @@ def csrf(client: httpx.Client, path: str) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', client.get(path).text).group(1)
 
 
-async def watch(base_ws: str, cookie: str, run_id: str, seen: dict, stop: asyncio.Event) -> None:
+async def watch(base_ws: str, cookie: str, run_id: str, seen: dict, hellos: dict, stop: asyncio.Event) -> None:
     headers = {"Cookie": cookie, "Origin": base_ws.replace("ws://", "http://")}
     async with websockets.connect(f"{base_ws}/ws/runs/{run_id}/", additional_headers=headers) as ws:
+        hellos[run_id] = time.time()
         await ws.send('{"type": "hello", "after": 0}')
         while not stop.is_set():
             try:
@@ -103,10 +107,11 @@ def main() -> None:
                                                          "tools": ["refund_payment"], "csrfmiddlewaretoken": token})
             run_ids.append(str(response.url).rstrip("/").rsplit("/", 1)[-1])
         seen: dict = {}
+        hellos: dict = {}
 
         async def scenario() -> dict[str, float]:
             stop = asyncio.Event()
-            watchers = [asyncio.create_task(watch(base_ws, cookie, r, seen, stop)) for r in run_ids]
+            watchers = [asyncio.create_task(watch(base_ws, cookie, r, seen, hellos, stop)) for r in run_ids]
             db = sqlite3.connect(var_dir / "db.sqlite3")
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
@@ -145,16 +150,22 @@ def main() -> None:
         db = sqlite3.connect(var_dir / "db.sqlite3")
         created = {(r.replace("-", ""), seq): datetime.fromisoformat(ts).timestamp()
                    for r, seq, ts in db.execute("select run_id, seq, created_at from runs_runevent")}
-        commit_to_frame = [seen_at - created[(r.replace("-", ""), s)] for (r, s), seen_at in seen.items()
-                           if (r.replace("-", ""), s) in created]
+        hello_at = {r.replace("-", ""): t for r, t in hellos.items()}
+        arrived = {(r.replace("-", ""), s): at for (r, s), at in seen.items()}
+        after_hello = {key for key, at in created.items() if at > hello_at.get(key[0], float("inf"))}
+        commit_to_frame = [arrived[key] - created[key] for key in after_hello if key in arrived]
+        committed_live = len(after_hello)
+        missing = len(set(created) - set(arrived))
         starts = {r: datetime.fromisoformat(ts).timestamp()
                   for r, ts in db.execute("select run_id, started_at from runs_toolexecution")}
         click_to_tool = [starts[r.replace("-", "")] - t for r, t in clicks.items() if r.replace("-", "") in starts]
         completed = db.execute("select count(*) from runs_run where status='completed'").fetchone()[0]
         print(f"machine: {platform.machine()} python {platform.python_version()}, {os.cpu_count()} cores; "
               f"{time.strftime('%Y-%m-%d')}; {args.runs} runs, {args.runs} websocket clients; "
-              f"{completed}/{args.runs} completed; {len(seen)} of {len(created)} events seen by clients")
-        report("commit -> websocket frame", commit_to_frame)
+              f"{completed}/{args.runs} completed; {len(seen)} of {len(created)} events seen by clients, "
+              f"{missing} missing; {committed_live} committed after their page's hello, "
+              f"{len(created) - committed_live} before it (caught up)")
+        report("commit -> websocket frame (live)", commit_to_frame)
         report("approval click -> tool start", click_to_tool)
     finally:
         shut_down(stack)

@@ -14,8 +14,13 @@ PostgreSQL, Redis, an ASGI server, 2 Celery worker processes, beat; or `config.e
 
 Figures: runs/s and governed tool calls/s (decided calls / the span from the first claim to the
 last finish), event delivery (frame arrival - RunEvent.created_at, for every event a socket
-showed), approval click -> tool start (ToolExecution.started_at - the POST), and errors (HTTP
-errors, failed runs, runs not final in time, socket errors): all should be zero.
+showed), approval click -> tool start (ToolExecution.started_at - the POST), the resident memory
+of every Celery pool process at the start, once a tenth of the runs are final and at the end
+(`--runs 1000 --sockets 0` for the memory figure), the age of the oldest audit record not yet
+sealed into the hash chain (sampled every 0.25 s, the most seen), the CPU seconds each process used,
+and errors (HTTP errors, failed runs,
+runs not final in time, socket errors, events a socket missed or was sent twice, a tool call
+without exactly one finished execution): all should be zero.
 
 Run: `.venv/bin/python bench/production_load.py [--configs daphne/core,uvicorn/core,...]`. The
 production configurations need DATABASE_URL (a PostgreSQL whose role may create databases).
@@ -38,6 +43,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psutil
 import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,7 +100,54 @@ class EmbeddedStack:
             return connection.execute(statement, params).fetchall()
 
 
+STATUS_OF_PAYLOAD = {"postgres": "payload->>'status'", "sqlite": "json_extract(payload, '$.status')"}
 EPOCH = {"postgres": "extract(epoch from {col})", "sqlite": "((julianday({col}) - 2440587.5) * 86400.0)"}
+
+
+def worker_rss_mb(stack) -> list[float]:
+    """Resident memory (MB) of each process that runs tasks: Celery's pool children (or a worker with
+    no children), under the stack's process groups."""
+    roots = [psutil.Process(p.pid) for _name, p in stack_processes(stack) if p.poll() is None]
+    found = []
+    for root in roots:
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                cmdline = " ".join(proc.cmdline())
+                if "celery" in cmdline and " worker" in cmdline and not proc.children():
+                    found.append(round(proc.memory_info().rss / 2**20, 1))
+            except psutil.NoSuchProcess:
+                continue
+    return sorted(found)
+
+
+def cpu_seconds(stack) -> dict[str, float]:
+    """CPU time (user + system, s) used so far by each of the stack's processes with its children, by
+    PostgreSQL (its processes alive and ended: the machine runs nothing else) and by this load generator."""
+    used: dict[str, float] = {}
+    for name, popen in stack_processes(stack):
+        try:
+            root = psutil.Process(popen.pid)
+            for proc in [root, *root.children(recursive=True)]:
+                times = proc.cpu_times()
+                used[name] = used.get(name, 0.0) + times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    used["postgresql"] = 0.0
+    for proc in psutil.process_iter(["username"]):
+        if proc.info["username"] != "postgres":
+            continue
+        times = proc.cpu_times()
+        used["postgresql"] += times.user + times.system
+        parent = proc.parent()
+        if parent is None or parent.username() != "postgres":  # the postmaster: its ended backends count too
+            used["postgresql"] += times.children_user + times.children_system
+    used["load generator"] = sum(psutil.Process().cpu_times()[:2])
+    return used
+
+
+def stack_processes(stack) -> list[tuple[str, object]]:
+    """(name, Popen) of each process the stack started: the production harness's, or the embedded one."""
+    return list(stack.processes.items()) if hasattr(stack, "processes") else [("embedded", stack.proc)]
 
 
 def run_config(name: str, args) -> dict:
@@ -118,6 +171,13 @@ def measure(stack, dialect: str, args) -> dict:
     token = stack.csrf(operator, "/runs/new/")
     errors: list[str] = []
     frames: dict[tuple[str, int], float] = {}
+    sent_twice: list[tuple[str, int]] = []
+    watched: list[str] = []
+    rss_start = worker_rss_mb(stack)
+    cpu_start = cpu_seconds(stack)
+    rss_warmed: list[float] = []
+    unsealed_ages: list[float] = []
+    epoch = EPOCH[dialect]
     clicks: dict[int, float] = {}
     stop = threading.Event()
 
@@ -149,6 +209,8 @@ def measure(stack, dialect: str, args) -> dict:
                         continue
                     now = time.time()
                     for seq in EVENT_SEQ.findall(frame):
+                        if (run_id, int(seq)) in frames:
+                            sent_twice.append((run_id, int(seq)))
                         frames.setdefault((run_id, int(seq)), now)
         except Exception as exc:
             errors.append(f"socket {run_id[:8]}: {exc!r}")
@@ -179,12 +241,19 @@ def measure(stack, dialect: str, args) -> dict:
                 run_id = str(response.url).rstrip("/").rsplit("/", 1)[-1]
                 run_ids.append(run_id)
                 if len(watchers) < args.sockets:
+                    watched.append(run_id)
                     watchers.append(asyncio.create_task(watch(run_id, done)))
         deadline = started + args.timeout
         while time.time() < deadline:
             final = stack.sql("SELECT count(*) FROM runs_run WHERE status IN ('completed', 'failed', 'cancelled')")
             if final[0][0] >= len(run_ids):
                 break
+            oldest = stack.sql(f"SELECT min({epoch.format(col='occurred_at')}) FROM audit_auditrecord "
+                               "WHERE seq IS NULL")[0][0]
+            if oldest is not None:  # the audit sealer's lag: how old the oldest unsealed record is now
+                unsealed_ages.append(time.time() - float(oldest))
+            if not rss_warmed and final[0][0] >= max(1, len(run_ids) // 10):
+                rss_warmed.extend(worker_rss_mb(stack))  # after the first tenth: modules loaded, caches filled
             await asyncio.sleep(0.25)
         await asyncio.sleep(1.0)  # the last frames
         done.set()
@@ -196,7 +265,6 @@ def measure(stack, dialect: str, args) -> dict:
     run_ids, started = asyncio.run(scenario())
     stop.set()
     thread.join(5)
-    epoch = EPOCH[dialect]
     statuses = dict(stack.sql("SELECT status, count(*) FROM runs_run GROUP BY status"))
     not_final = len(run_ids) - sum(statuses.get(s, 0) for s in ("completed", "failed", "cancelled"))
     if statuses.get("failed"):
@@ -214,11 +282,28 @@ def measure(stack, dialect: str, args) -> dict:
                             "JOIN runs_toolexecution e ON e.run_id = a.run_id AND e.call_id = a.call_id"))
     approval_to_start = [float(starts[a]) - clicked for a, clicked in clicks.items() if a in starts]
     window = float(span[1]) - float(span[0]) if span[0] and span[1] else float("nan")
+    cpu_end = cpu_seconds(stack)
+    cpu_used = {name: round(cpu_end[name] - cpu_start.get(name, 0.0), 1) for name in cpu_end}
+    missed = [key for key in created if key[0] in {r.replace("-", "") for r in watched}
+              and (key[0], key[1]) not in {(r.replace("-", ""), s) for r, s in frames}]
+    if missed:
+        errors.append(f"{len(missed)} events never reached the socket of their run page")
+    if sent_twice:
+        errors.append(f"{len(sent_twice)} events sent twice to one socket")
+    executed = stack.sql("SELECT count(*) FROM runs_runevent WHERE type = 'execution_event' "
+                         f"AND {STATUS_OF_PAYLOAD[dialect]} = 'executed'")[0][0]
+    finished = stack.sql("SELECT count(*) FROM runs_toolexecution WHERE status = 'succeeded'")[0][0]
+    if executed != finished:
+        errors.append(f"{executed} calls executed on the timeline but {finished} finished tool executions")
     return {
         "runs": len(run_ids), "statuses": statuses, "wall_s": round(time.time() - started, 1),
         "processing_window_s": round(window, 1), "runs_per_s": round(len(run_ids) / window, 1),
         "governed_calls": decided, "governed_calls_per_s": round(decided / window, 1),
         "event_delivery": summary(delivery), "approval_to_tool_start": summary(approval_to_start),
+        "events_on_sockets": len(frames), "worker_rss_mb": {"start": rss_start, "after_first_tenth": rss_warmed,
+                                                               "end": worker_rss_mb(stack)},
+        "tools_executed": finished, "cpu_s_by_process": cpu_used,
+        "oldest_unsealed_audit_record_s": round(max(unsealed_ages), 2) if unsealed_ages else 0.0,
         "errors": errors,
     }
 
