@@ -1,7 +1,8 @@
 """Deciding the tool calls remote agents ask about, exactly as the dashboard decides its own runs' calls.
 
 The engine is the dashboard's embedded engine (`governance.assembly.embedded_engine`: the enabled
-policies, the enabled tools' thresholds, the domain defaults). What a call names maps onto the
+policies, the enabled tools' thresholds, the domain defaults, behind the kill switch: a paused tool,
+actor, domain or everything is blocked, naming who paused it and when). What a call names maps onto the
 `ActionRequest` an in-dashboard run builds for the same call:
 
 - a registered, enabled tool in the domain it is registered in: the engine decides, with the key's
@@ -10,7 +11,8 @@ policies, the enabled tools' thresholds, the domain defaults). What a call names
   is blocked, as a run refuses invalid arguments); a top-level `value`/`target` that contradicts
   them is refused (422). Without arguments, the top-level `value`/`target` are used.
 - a registered tool that is disabled, or registered in another domain: blocked, saying why.
-- a tool the dashboard does not know: its domain's default (blocked unless an admin set another).
+- a tool the dashboard does not know: its domain's default (blocked unless an admin set another), unless
+  a pause covers the call.
 
 The answer has BIGHUB's shape (`bighub.ActionEvaluateResponse`) with `enforcement_mode: enforced`,
 so the SDK's readers and `governance.backends.bighub_mapping` reach the dashboard's outcome.
@@ -80,6 +82,9 @@ def decide(call: RemoteCall, engine: Any) -> tuple[RemoteCall, Decision]:
     from its arguments, as a run takes them); no side effects. Raises CallRejected (422)."""
     tool = ToolRegistration.objects.filter(name=call.action).first()
     if tool is None:
+        paused = engine.paused(ActionRequest(tool=call.action, arguments={}, actor=call.actor, domain=call.domain))
+        if paused is not None:
+            return call, paused
         outcome = engine.domain_defaults.get(call.domain, engine.default_outcome)
         reason = (f"{call.action} is not a tool registered in the dashboard; the default of domain {call.domain!r} "
                   f"is {_WORDS[outcome]}")

@@ -44,6 +44,7 @@ def reviewers_group() -> Group:
         Permission.objects.get(codename="view_approvalrequest"),
         Permission.objects.get(codename="view_run"),
         Permission.objects.get(codename="view_auditrecord"),
+        Permission.objects.get(codename="pause_decisions"),
     )
     return group
 
@@ -52,9 +53,12 @@ def reviewers_group() -> Group:
 def seed_demo() -> dict[str, str]:
     """Create or refresh the demo rows; returns the demo credentials."""
     passwords = demo_passwords()
-    admin, _ = User.objects.get_or_create(username="admin", defaults={"is_staff": True, "is_superuser": True})
-    reviewer, _ = User.objects.get_or_create(username="reviewer")
-    operator, _ = User.objects.get_or_create(username="operator")
+    # Addresses at example.com (reserved, never delivered): the embedded profile prints notification emails
+    # to the worker's console, so the demo shows whom each one goes to.
+    admin, _ = User.objects.get_or_create(username="admin", defaults={"is_staff": True, "is_superuser": True,
+                                                                      "email": "admin@example.com"})
+    reviewer, _ = User.objects.get_or_create(username="reviewer", defaults={"email": "reviewer@example.com"})
+    operator, _ = User.objects.get_or_create(username="operator", defaults={"email": "operator@example.com"})
     for user in (admin, reviewer, operator):
         if not user.check_password(passwords[user.username]):  # unchanged: no new hash, no audit record
             user.set_password(passwords[user.username])

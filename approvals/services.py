@@ -3,8 +3,9 @@ resolving them (by a reviewer or expiry).
 
 A request moves out of `pending` exactly once, through a conditional UPDATE: whichever reviewer's
 click commits first wins, and everyone else gets `AlreadyResolved` naming who did what. A resolution
-is announced with the `approval_resolved` signal; `runs` queues the resume after the commit, and it
-is the run's worker, not this module, that runs the tool. Live pages are nudged by `runs` too (its
+is announced with the `approval_resolved` signal (a new request with `approval_requested`); `runs`
+queues the resume after the commit, and it is the run's worker, not this module, that runs the tool;
+`notifications` tells reviewers and webhooks. Live pages are nudged by `runs` too (its
 receiver of that signal, and the run events written with every other change), not from here.
 """
 
@@ -23,7 +24,7 @@ from audit.recorders import record_approval_resolution
 from governance import permissions
 
 from .models import ApprovalRequest, ApprovalStatus, DenyReason, ResolutionCause
-from .signals import approval_resolved
+from .signals import approval_requested, approval_resolved
 
 
 class ApprovalError(Exception):
@@ -66,12 +67,15 @@ def create_remote_request(*, run, call_id: str, tool: str, digest: str, shown_ar
 
     `digest` is `call_digest` of what the call names; `shown_arguments` (redacted) are what reviewers
     read. Same expiry, queue, separation of duties and audit as a dashboard run's request.
-    Side effects: one ApprovalRequest row. The caller appends the run's events (which nudge live pages).
+    Side effects: one ApprovalRequest row and `approval_requested`. The caller appends the run's events
+    (which nudge live pages).
     """
-    return ApprovalRequest.objects.create(
+    approval = ApprovalRequest.objects.create(
         run=run, call_id=call_id, tool=tool, arguments=shown_arguments, arguments_digest=digest, decision=decision,
         reason=decision.get("reason", ""), policy_ids=list(decision.get("policy_ids") or []), expires_at=_expiry(),
     )
+    approval_requested.send(sender=ApprovalRequest, approval=approval)
+    return approval
 
 
 def create_request(*, run, event: dict[str, Any], shown_arguments: dict[str, Any] | None = None) -> ApprovalRequest:
@@ -80,10 +84,11 @@ def create_request(*, run, event: dict[str, Any], shown_arguments: dict[str, Any
     The digest binds the real arguments; `shown_arguments` (redacted) are what the row keeps for
     reviewers to read.
 
-    Side effects: one ApprovalRequest row (created only once). The caller's run event nudges live pages.
+    Side effects: one ApprovalRequest row and `approval_requested` (both only once). The caller's run
+    event nudges live pages.
     """
     decision = event["decision"]
-    request, _created = ApprovalRequest.objects.get_or_create(
+    request, created = ApprovalRequest.objects.get_or_create(
         run=run,
         call_id=event["call_id"],
         defaults={
@@ -96,6 +101,8 @@ def create_request(*, run, event: dict[str, Any], shown_arguments: dict[str, Any
             "expires_at": _expiry(),
         },
     )
+    if created:
+        approval_requested.send(sender=ApprovalRequest, approval=request)
     return request
 
 
@@ -144,7 +151,10 @@ def resolve_approval(
 
 
 def expire_overdue(now=None) -> int:
-    """Expire every pending request past its expiry; each counts as a denial. Returns how many."""
+    """Expire every pending request past its expiry; each counts as a denial. Returns how many.
+
+    Side effects per request: the row moves to expired, its audit record, `approval_resolved`.
+    """
     count = 0
     for approval in ApprovalRequest.objects.overdue(now).select_related("run"):
         expired = {

@@ -9,4 +9,6 @@ app_name = "approvals"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("<int:approval_id>/", views.detail, name="detail"),
+    path("pause/", views.pause, name="pause"),
+    path("pause/<int:pause_id>/resume/", views.resume, name="resume"),
 ]

@@ -1,4 +1,5 @@
-"""Approval pages: the live queue and one request's detail with approve/deny."""
+"""Approval pages: the live queue and one request's detail with approve/deny; the kill switch's pause and
+resume buttons (on the queue and the run page; the work is governance/pauses.py)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,75 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
-from governance import permissions
+from governance import pauses, permissions
 
 from . import services
-from .forms import ResolveForm
+from .forms import PauseForm, ResolveForm
 from .models import ApprovalRequest
 
 
 @login_required
 def queue(request) -> HttpResponse:
-    template = "approvals/queue.html#approval-rows" if request.htmx else "approvals/queue.html"
-    return TemplateResponse(request, template, {"approvals": ApprovalRequest.objects.queue_for(request.user).listed()})
+    if request.htmx:
+        return TemplateResponse(request, "approvals/queue.html#approval-rows",
+                                {"approvals": ApprovalRequest.objects.queue_for(request.user).listed()})
+    approvals = list(ApprovalRequest.objects.queue_for(request.user).listed())
+    context = {"approvals": approvals, "queued_tools": sorted({a.tool for a in approvals}),
+               **pauses.shown_to(request.user)}
+    return TemplateResponse(request, "approvals/queue.html", context)
+
+
+@login_required
+@require_POST
+def pause(request) -> HttpResponse:
+    """Pause what the button names, then back to the page it was on."""
+    form = PauseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Nothing was paused: the button named no tool, actor, domain or everything.")
+        return _back(request, status=400)
+    try:
+        paused, new = pauses.pause(scope=form.cleaned_data["scope"], value=form.cleaned_data["value"],
+                                   by=request.user)
+    except pauses.NotAllowed as exc:
+        messages.error(request, str(exc))
+        return _back(request, status=403)
+    except pauses.PauseError as exc:
+        messages.error(request, f"Nothing was paused: {exc}.")
+        return _back(request, status=400)
+    messages.success(request, f"Paused {paused.what}: its new calls are blocked." if new else
+                     f"{paused.what.capitalize()} was already paused by {paused.paused_by_name}.")
+    return _back(request)
+
+
+@login_required
+@require_POST
+def resume(request, pause_id: int) -> HttpResponse:
+    try:
+        resumed = pauses.resume(pause_id=pause_id, by=request.user)
+    except pauses.NotAllowed as exc:
+        messages.error(request, str(exc))
+        return _back(request, status=403)
+    if resumed is None:
+        messages.info(request, "That pause had already ended.")
+    else:
+        messages.success(request, f"Resumed {resumed.what}: its calls are decided by policy again.")
+    return _back(request)
+
+
+def _back(request, *, status: int = 302) -> HttpResponse:
+    """To the page the button was on (`next`, a path on this site), else the queue; a refusal is shown there
+    with its status code (a redirect would hide it)."""
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = reverse("approvals:queue")
+    if status == 302:
+        return redirect(target)
+    return TemplateResponse(request, "approvals/refused.html", {"back": target}, status=status)
 
 
 @login_required

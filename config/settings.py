@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "governance",
     "runs",
     "approvals",
+    "notifications",
     "audit",
     "agents",
     "web",
@@ -138,15 +139,26 @@ TEMPLATES = [
 ]
 
 if env_str("DATABASE_URL"):
-    # Production: PostgreSQL (or anything dj-database-url reads). Connections are not kept across
-    # requests by default: daphne serves from threads that come and go.
+    # Production: PostgreSQL (or anything dj-database-url reads). Each process keeps a pool of
+    # connections (Django's, psycopg_pool): opening a PostgreSQL connection per request or per
+    # websocket read costs more than most reads, and the ASGI server's threads come and go, so
+    # per-thread persistent connections (DATABASE_CONN_MAX_AGE) are the alternative, not the default.
     import dj_database_url
 
+    DATABASE_POOL = env_bool("DATABASE_POOL", True)
     DATABASES = {
         "default": dj_database_url.parse(
             env_str("DATABASE_URL"), conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True
         )
     }
+    if DATABASE_POOL and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        if DATABASES["default"]["CONN_MAX_AGE"]:
+            raise ImproperlyConfigured("DATABASE_CONN_MAX_AGE needs DATABASE_POOL=false: a pooled connection "
+                                       "goes back to the pool after each request instead")
+        # With CONN_HEALTH_CHECKS the pool checks a connection before it lends it (a restarted server).
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1, "max_size": env_int("DATABASE_POOL_MAX_SIZE", 8), "timeout": 10,
+        }
     # One test database per test process, so two test runs against one server do not collide.
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 else:
@@ -245,10 +257,12 @@ GOVERNANCE_AUDITED_MODELS = [
     "governance.ToolRegistration",
     "governance.Policy",
     "governance.DomainDefault",
+    "governance.Pause",
     "approvals.DenyReason",
     "auth.User",
     "auth.Group",
     "agents.AgentKey",
+    "notifications.WebhookEndpoint",
 ]
 
 # Admins may register only callables from these packages (comma-separated module prefixes).
@@ -278,6 +292,33 @@ GOVERNANCE_PUBLIC_URL = env_str("GOVERNANCE_PUBLIC_URL", "").rstrip("/")
 if GOVERNANCE_PUBLIC_URL and not GOVERNANCE_PUBLIC_URL.startswith(("https://", "http://")):
     raise ImproperlyConfigured(
         f"GOVERNANCE_PUBLIC_URL must start with https:// or http://, got {GOVERNANCE_PUBLIC_URL!r}")
+# Links in notifications (emails, webhooks) open the request's page here: GOVERNANCE_PUBLIC_URL, else,
+# in the embedded profile, this machine's address on PORT; in production without it the links are bare paths
+# and `check --deploy` warns (notifications/checks.py).
+GOVERNANCE_LINK_BASE_URL = GOVERNANCE_PUBLIC_URL or (
+    f"http://127.0.0.1:{env_int('PORT', 8000)}" if GOVERNANCE_PROFILE == "embedded" else "")
+# Email (notifications/emails.py) goes through Django's email backend: printed to the console of the
+# process that sends it (the Celery worker) in the embedded profile, SMTP in production.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+                        if GOVERNANCE_PROFILE == "embedded" else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "governance@localhost")
+# Webhook retries (notifications/webhooks.py): the first wait, doubling up to the longest single wait,
+# until the waits add up to the window. Keep the longest wait at or under CELERY_VISIBILITY_TIMEOUT:
+# Redis hands a countdown held longer than that to a second worker (the attempt's claim makes it harmless).
+GOVERNANCE_WEBHOOK_RETRY_FIRST_SECONDS = env_int("GOVERNANCE_WEBHOOK_RETRY_FIRST_SECONDS", 60)
+GOVERNANCE_WEBHOOK_RETRY_MAX_WAIT_SECONDS = env_int("GOVERNANCE_WEBHOOK_RETRY_MAX_WAIT_SECONDS", 3600)
+GOVERNANCE_WEBHOOK_RETRY_WINDOW_SECONDS = env_int("GOVERNANCE_WEBHOOK_RETRY_WINDOW_SECONDS", 24 * 3600)
+if not (0 < GOVERNANCE_WEBHOOK_RETRY_FIRST_SECONDS <= GOVERNANCE_WEBHOOK_RETRY_MAX_WAIT_SECONDS
+        and GOVERNANCE_WEBHOOK_RETRY_WINDOW_SECONDS >= 0):
+    raise ImproperlyConfigured(
+        "GOVERNANCE_WEBHOOK_RETRY_FIRST_SECONDS must be more than 0 and at most "
+        "GOVERNANCE_WEBHOOK_RETRY_MAX_WAIT_SECONDS, and GOVERNANCE_WEBHOOK_RETRY_WINDOW_SECONDS 0 or more")
 GOVERNANCE_MAX_PROMPT_CHARS = env_int("GOVERNANCE_MAX_PROMPT_CHARS", 20_000)
 # The models the start form offers (comma-separated; the first is preselected). Any other name is
 # refused unless GOVERNANCE_ALLOW_ANY_MODEL is true, which makes the field free text (the list is
@@ -312,6 +353,12 @@ if GOVERNANCE_RUN_STALL_SECONDS < 2 * GOVERNANCE_RUN_HEARTBEAT_SECONDS:
         f"GOVERNANCE_RUN_HEARTBEAT_SECONDS ({GOVERNANCE_RUN_HEARTBEAT_SECONDS}): one late heartbeat must not "
         "make a live worker's run look abandoned"
     )
+
+# The audit chain's sealer process (audit/sealer.py) seals every this many seconds: records are written
+# unsealed and are covered by the hash chain from their seal on (docs/audit.md, "Tamper evidence").
+GOVERNANCE_AUDIT_SEAL_INTERVAL_SECONDS = env_int("GOVERNANCE_AUDIT_SEAL_INTERVAL_MS", 500) / 1000
+if not 0 < GOVERNANCE_AUDIT_SEAL_INTERVAL_SECONDS <= 60:
+    raise ImproperlyConfigured("GOVERNANCE_AUDIT_SEAL_INTERVAL_MS must be more than 0 and at most 60000")
 
 # Channels: Redis in every real deployment (the embedded profile starts one). CHANNEL_LAYER picks
 # channels_redis's core layer ("redis", lists + blocking pops) or its pub/sub layer ("redis-pubsub");

@@ -3,7 +3,9 @@
 `build_guard(tool_names=...)` gives a `GuardedOpenAI` with the enabled registered tools, the
 decision backend chosen in settings (the embedded engine over the database's policies, or BIGHUB),
 and the OpenAI client (OpenAI with a key, otherwise the offline demo model). The embedded engine is
-parsed once per version of the policy tables and reused, not rebuilt per call.
+parsed once per version of the policy tables and reused, not rebuilt per call. Both backends are
+wrapped in the kill switch's `PauseGate` (governance/pauses.py): the dashboard's runs and the remote
+agents' API (`embedded_engine`) decide through it, so a pause blocks both.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from governance.guard import GuardedOpenAI
 from governance.redaction import parse_paths, redact_arguments, scrub_secrets
 from governance.registry import import_tool_callable
 
-from .models import DomainDefault, Policy, ToolRegistration
+from .models import DASHBOARD_ACTOR, DomainDefault, Policy, ToolRegistration
+from .pauses import PauseGate
 
 _engine_lock = threading.Lock()
 _engine_cache: dict[int, Any] = {}
@@ -38,8 +41,13 @@ def _policy_version() -> int:
     ))
 
 
-def embedded_engine() -> Any:
-    """The embedded Cedar engine over the enabled policies, thresholds and domain defaults."""
+def embedded_engine() -> PauseGate:
+    """The embedded Cedar engine over the enabled policies, thresholds and domain defaults, behind the
+    kill switch."""
+    return PauseGate(_policy_engine())
+
+
+def _policy_engine() -> Any:
     from governance.policy import (  # noqa: PLC0415 -- cedarpy only with the embedded backend
         EmbeddedPolicyEngine,
         PolicySource,
@@ -69,7 +77,7 @@ _bighub_backend: Any = None
 
 
 def decision_backend() -> Any:
-    """The configured backend; the BIGHUB client is built once per process and reused."""
+    """The configured backend behind the kill switch; the BIGHUB client is built once per process and reused."""
     global _bighub_backend
     if settings.GOVERNANCE_DECISION_BACKEND == "bighub":
         if _bighub_backend is None:
@@ -78,7 +86,7 @@ def decision_backend() -> Any:
             )
 
             _bighub_backend = bighub_backend_from_settings(settings.BIGHUB_API_KEY, settings.BIGHUB_BASE_URL or None)
-        return _bighub_backend
+        return PauseGate(_bighub_backend)
     return embedded_engine()
 
 
@@ -97,7 +105,7 @@ def openai_client() -> Any:
     return _openai_client
 
 
-def build_guard(*, tool_names: list[str], actor: str = "dashboard") -> GuardedOpenAI:
+def build_guard(*, tool_names: list[str], actor: str = DASHBOARD_ACTOR) -> GuardedOpenAI:
     """A guard with the named tools that are still registered and enabled (others are left out)."""
     guard = GuardedOpenAI(
         openai_client=openai_client(),

@@ -2,18 +2,25 @@
 
 `ToolRegistration.clean()` imports the callable (only under the configured module prefixes) and
 generates its strict JSON schema; `Policy.clean()` parses and validates the Cedar text. A tool that
-does not import, or a policy that does not validate, cannot be saved.
+does not import, or a policy that does not validate, cannot be saved. `Pause` is the kill switch.
 """
 
 from __future__ import annotations
 
+from datetime import UTC
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 
 from governance.guard.tools import DECISION_MODES
 from governance.redaction import RedactionPathError, parse_paths, unknown_paths
 from governance.registry import RegistrationError, describe_registration
+
+# The actor a dashboard run's calls are decided and recorded as, unless their tool names one.
+DASHBOARD_ACTOR = "dashboard"
 
 
 class ToolRegistration(models.Model):
@@ -139,3 +146,75 @@ class DomainDefault(models.Model):
 
     def __str__(self) -> str:
         return f"{self.domain}: {self.outcome}"
+
+
+class PauseScope(models.TextChoices):
+    TOOL = "tool", "Tool"
+    ACTOR = "actor", "Actor"
+    DOMAIN = "domain", "Domain"
+    EVERYTHING = "everything", "Everything"
+
+
+class PauseQuerySet(models.QuerySet):
+    def active(self) -> PauseQuerySet:
+        return self.filter(resumed_at=None)
+
+    def covering(self, *, tool: str, actor: str, domain: str) -> PauseQuerySet:
+        """The active pauses that cover a call of `tool` by `actor` in `domain`, the earliest first."""
+        return self.active().filter(
+            models.Q(scope=PauseScope.EVERYTHING)
+            | models.Q(scope=PauseScope.TOOL, value=tool)
+            | models.Q(scope=PauseScope.ACTOR, value=actor)
+            | models.Q(scope=PauseScope.DOMAIN, value=domain)
+        ).order_by("paused_at", "pk")
+
+
+class Pause(models.Model):
+    """The kill switch: while a pause is active (not resumed), every new decision it covers is blocked.
+
+    Made and ended through `governance.pauses` (pause, resume), which the run page, the approvals queue
+    and the admin call; the engine consults the active rows at every decision (`pauses.PauseGate`).
+    """
+
+    scope = models.CharField(max_length=10, choices=PauseScope.choices)
+    value = models.CharField(
+        max_length=150, blank=True, help_text="The tool, actor or domain paused; empty when everything is."
+    )
+    paused_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    paused_by_name = models.CharField(max_length=150, help_text="Who paused, as the blocked calls name them.")
+    paused_at = models.DateTimeField(default=timezone.now)
+    resumed_by_name = models.CharField(max_length=150, blank=True)
+    resumed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = PauseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-paused_at"]
+        permissions = [("pause_decisions", "Can pause and resume tools, actors, domains or everything")]
+        constraints = [
+            # One active pause per thing: a second click on "Pause" finds the first one.
+            models.UniqueConstraint(fields=["scope", "value"], condition=models.Q(resumed_at=None),
+                                    name="pause_active_unique", violation_error_message="This is already paused."),
+        ]
+
+    def __str__(self) -> str:
+        return self.what
+
+    def clean(self) -> None:
+        if self.scope != PauseScope.EVERYTHING and not self.value.strip():
+            raise ValidationError({"value": f"Name the {self.scope or 'tool, actor or domain'} to pause."})
+
+    @property
+    def what(self) -> str:
+        """What is paused, as people say it: "tool refund_payment", "everything"."""
+        return "everything" if self.scope == PauseScope.EVERYTHING else f"{self.scope} {self.value}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.resumed_at is None
+
+    @property
+    def reason(self) -> str:
+        """What a blocked call says: "paused by NAME at TIME" (UTC)."""
+        return f"{self.what} paused by {self.paused_by_name} at {self.paused_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"

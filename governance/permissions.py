@@ -14,8 +14,11 @@ use it. Permission names are strings: naming `approvals.resolve_approvalrequest`
   key's creator, else nobody (then only reviewers and holders of `runs.view_run` see it). So the
   person who set an agent going never approves its calls, in the browser or through an approver key.
 - A run is cancelled, or retried once failed, by whoever started it and by reviewers.
-- A request is resolved by reviewers, not on runs they started (unless GOVERNANCE_ALLOW_SELF_APPROVAL).
+- A request is resolved by reviewers, not on runs they started (unless GOVERNANCE_ALLOW_SELF_APPROVAL);
+  `who_may_resolve` lists those people for one request (whom notifications tell about it).
 - The audit history is read by holders of `audit.view_auditrecord`.
+- The kill switch (pausing and resuming a tool, an actor, a domain or everything, governance/pauses.py)
+  is worked by holders of `governance.pause_decisions` (the demo's reviewers group grants it).
 """
 
 from __future__ import annotations
@@ -23,11 +26,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 RESOLVE_APPROVALS = "approvals.resolve_approvalrequest"
 VIEW_EVERY_RUN = "runs.view_run"
 VIEW_AUDIT = "audit.view_auditrecord"
+# The backend that grants permissions (the first one configured, django-axes's, only refuses logins).
+_PERMISSIONS_BACKEND = "django.contrib.auth.backends.ModelBackend"
+PAUSE_DECISIONS = "governance.pause_decisions"
 
 
 def is_reviewer(user: Any) -> bool:
@@ -58,5 +65,17 @@ def may_resolve(user: Any, approval: Any) -> bool:
     return settings.GOVERNANCE_ALLOW_SELF_APPROVAL or approval.run.started_by_id != user.pk
 
 
+def who_may_resolve(approval: Any) -> list[Any]:
+    """The active users who may resolve this request now, by username: every holder of the permission
+    (superusers included) for whom `may_resolve` says yes, so the list and the answer never differ."""
+    holders = get_user_model().objects.with_perm(RESOLVE_APPROVALS, backend=_PERMISSIONS_BACKEND)
+    return [user for user in holders.order_by("username") if may_resolve(user, approval)]
+
+
 def may_see_audit(user: Any) -> bool:
     return bool(user.is_authenticated and user.has_perm(VIEW_AUDIT))
+
+
+def may_pause(user: Any) -> bool:
+    """Who may pause and resume (the kill switch)."""
+    return bool(user.is_authenticated and user.has_perm(PAUSE_DECISIONS))

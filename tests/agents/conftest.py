@@ -13,9 +13,8 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from config.embedded import free_port, wait_for_port
+from config.embedded import free_port
 from devtools.embedded import shut_down, wait_until_serving
-from devtools.production import redis_binary
 from tests.agents.support import client_for
 from tests.factories import make_agent_key, register_demo_tools
 
@@ -45,21 +44,6 @@ def api_server(django_db_setup, tmp_path_factory):
     using `transactional_db` share rows with it). Started once per module; yields its URL and log file."""
     with _serving(tmp_path_factory.mktemp("api-server")) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    """A Redis server of its own on a free loopback port (the binary the embedded profile uses)."""
-    port = free_port()
-    server = subprocess.Popen([redis_binary(), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                               "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_for_port(port, 15, "redis", server)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

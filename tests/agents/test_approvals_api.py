@@ -22,7 +22,7 @@ REFUND_250 = {"action": "refund_payment", "value": 250, "actor": "AI_AGENT_001",
 
 
 def refusals() -> list[tuple[str, str]]:
-    return list(AuditRecord.objects.filter(kind=AuditKind.API_REFUSAL).order_by("seq").values_list("status", "reason"))
+    return list(AuditRecord.objects.filter(kind=AuditKind.API_REFUSAL).order_by("id").values_list("status", "reason"))
 
 
 @pytest.fixture

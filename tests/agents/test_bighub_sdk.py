@@ -133,6 +133,6 @@ def test_no_secret_reaches_the_servers_log(api_server, sdk, secret):
     assert secret not in log
     assert secret not in str(list(AgentActivity.objects.values_list("payload", flat=True)))
     recorded = list(AuditRecord.objects.values_list("details", "search_text", "reason"))
-    kinds = AuditRecord.objects.exclude(kind=AuditKind.CONFIGURATION).order_by("seq").values_list("kind", flat=True)
+    kinds = AuditRecord.objects.exclude(kind=AuditKind.CONFIGURATION).order_by("id").values_list("kind", flat=True)
     assert list(kinds) == ["api_refusal", "run_status", "decision"]  # the session's run opened, then the decision
     assert secret not in str(recorded)

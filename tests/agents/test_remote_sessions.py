@@ -27,7 +27,7 @@ LOOKUP = {"action": "lookup_order", "actor": ACTOR, "domain": DOMAIN}
 
 
 def timeline(run: Run) -> list[tuple[str, str]]:
-    return [(e.type, e.payload.get("status", "")) for e in run.events.order_by("seq")]
+    return [(e.type, e.payload.get("status", "")) for e in run.events.order_by("id")]
 
 
 def test_the_calls_of_one_session_form_one_remote_run(post, agent):
@@ -62,7 +62,7 @@ def test_decisions_outcomes_and_memory_are_the_timeline_each_with_one_audit_reco
     run = Run.objects.get()
     assert timeline(run) == [("status", "running"), ("remote_decision", "allowed"), ("remote_outcome", "executed"),
                              ("remote_memory", "ingested")]
-    records = AuditRecord.objects.exclude(kind=AuditKind.CONFIGURATION).order_by("seq")
+    records = AuditRecord.objects.exclude(kind=AuditKind.CONFIGURATION).order_by("id")
     assert [(r.kind, r.status, r.run_id) for r in records] == [
         (AuditKind.RUN_STATUS, "running", run.pk), (AuditKind.DECISION, "allowed", run.pk),
         (AuditKind.AGENT_REPORT, "executed", run.pk), (AuditKind.AGENT_REPORT, "ingested", run.pk)]

@@ -16,6 +16,7 @@ from approvals.models import ApprovalRequest, ApprovalStatus
 from governance.models import ToolRegistration
 from runs import worker
 from runs.models import Run, RunStatus
+from runs.state_store import StoredState
 from tests.factories import make_user, register_demo_tools, start_run_now
 from tests.support import demo_tools
 
@@ -93,7 +94,8 @@ def test_deny_sends_reason_to_model(operator, reviewer):
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
     assert demo_tools.EXECUTIONS == []
-    outputs = [i for i in run.state["items"] if i.get("type") == "function_call_output"]
+    state, _stored = StoredState.load(run)
+    outputs = [i for i in state.items if i.get("type") == "function_call_output"]
     assert json.loads(outputs[-1]["output"]) == {"status": "denied", "reason": "customer already refunded"}
     assert _statuses(run) == ["approval_required", "denied"]
 

@@ -91,7 +91,7 @@ def test_queue_query_count_does_not_grow_with_rows(reviewer_page, rows):
     """Each row shows the request, its run and who started that run."""
     for i in range(rows):
         pending_approval(make_user(f"op{i}"), i)
-    # session, user, user and group permissions, nav count, the rows with runs and starters
-    body = reviewer_page(reverse("approvals:queue"), queries=6)
+    # session, user, user and group permissions, nav count, the rows with runs and starters, the active pauses
+    body = reviewer_page(reverse("approvals:queue"), queries=7)
     assert body.count("review</a>") == rows
     assert body.count("</a> by op") == rows

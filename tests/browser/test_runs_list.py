@@ -46,6 +46,8 @@ def test_filtered_runs_list_stays_filtered_on_live_updates(live_stack, chromium)
     expect(_row(operator, "Look up order ord_4602")).to_have_count(0)
     expect(_row(operator, "Look up order ord_4601")).to_have_count(0)
     assert not filtered_socket.is_closed()
-    assert operator.locator("#run-rows .badge").all_inner_texts() == ["completed · 1 blocked"] * operator.locator(
-        "#run-rows .badge").count()
+    # The list is updated at most every 0.25 s (runs/consumers.py): it may still show the run's state
+    # of a moment ago (running · 1 blocked) when the other tab shows it completed.
+    badges = operator.locator("#run-rows .badge")
+    expect(badges).to_have_text(["completed · 1 blocked"] * badges.count())
     operator.context.close()

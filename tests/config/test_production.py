@@ -29,6 +29,7 @@ def _production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "governance.example.com,testserver",
+        "GOVERNANCE_PUBLIC_URL": "https://governance.example.com",
         "GOVERNANCE_VAR_DIR": str(tmp_path / "var"),
         "STATIC_ROOT": str(tmp_path / "static"),
     })
@@ -54,6 +55,12 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "System check identified no issues" in done.stdout
     assert "WARNINGS" not in done.stdout + done.stderr
+
+
+def test_check_deploy_warns_without_a_public_url_for_notification_links(tmp_path):
+    done = _run(["manage.py", "check", "--deploy"], _production_env(tmp_path, GOVERNANCE_PUBLIC_URL=""))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(notifications.W001) GOVERNANCE_PUBLIC_URL is not set" in done.stderr + done.stdout
 
 
 def test_production_without_secret_key_refuses_to_start(tmp_path):

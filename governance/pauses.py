@@ -1,0 +1,126 @@
+"""The kill switch: pausing a tool, an actor, a domain or everything, resuming it, and the gate that
+blocks every new decision a pause covers.
+
+`pause(...)` and `resume(...)` are what the run page, the approvals queue and the admin call; both
+check the permission (`permissions.may_pause`) and are recorded in the audit history as configuration
+changes of `governance.Pause` (it is in GOVERNANCE_AUDITED_MODELS), in the same transaction.
+
+`PauseGate` wraps a decision backend: before the backend decides (or re-checks an approved call just
+before it runs), it reads the active pauses from the database and answers `blocked` with the pause's
+reason ("tool refund_payment paused by rita at 2026-11-26 05:41:50 UTC") when one covers the call.
+The dashboard's runs (`assembly.decision_backend`) and remote agents (`assembly.embedded_engine`,
+which `agents.evaluate` decides with) both go through it. Nothing is cached in the process, so a
+pause or a resume takes effect at the next decision of every worker.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from governance import permissions
+from governance.decisions import ActionRequest, Decision
+
+from .models import Pause, PauseScope
+
+
+class NotAllowed(PermissionError):
+    """The user may not pause or resume (they lack `governance.pause_decisions`)."""
+
+
+class PauseError(ValueError):
+    """A pause that names nothing (a tool, actor or domain scope with no value) or an unknown scope."""
+
+
+def pause(*, scope: str, value: str = "", by: Any) -> tuple[Pause, bool]:
+    """Pause `scope` (`value` names the tool, actor or domain); returns the active pause and whether it is new.
+
+    Side effects: one `Pause` row and its audit record. Pausing what is already paused changes nothing
+    and returns the pause already in force (a second click, or two reviewers at once).
+    """
+    if not permissions.may_pause(by):
+        raise NotAllowed("You may not pause decisions (permission governance.pause_decisions).")
+    value = "" if scope == PauseScope.EVERYTHING else value.strip()
+    if scope not in PauseScope.values:
+        raise PauseError(f"unknown pause scope {scope!r}; expected one of {', '.join(PauseScope.values)}")
+    if not value and scope != PauseScope.EVERYTHING:
+        raise PauseError(f"name the {scope} to pause")
+    existing = Pause.objects.active().filter(scope=scope, value=value).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return Pause.objects.create(scope=scope, value=value, paused_by=by,
+                                        paused_by_name=by.get_username()), True
+    except IntegrityError:  # another reviewer paused the same thing a moment ago: theirs is in force
+        return Pause.objects.active().get(scope=scope, value=value), False
+
+
+def resume(*, pause_id: int, by: Any) -> Pause | None:
+    """End the pause; returns it, or None when it was already resumed (or never existed).
+
+    Side effects: the pause's `resumed_at`/`resumed_by_name` set, with its audit record. A conditional
+    update: of two reviewers clicking Resume at once, one resumes and the other changes nothing.
+    """
+    if not permissions.may_pause(by):
+        raise NotAllowed("You may not resume decisions (permission governance.pause_decisions).")
+    with transaction.atomic():
+        # Locked so that the audit record's "before" is the row as this update found it.
+        found = Pause.objects.select_for_update().active().filter(pk=pause_id).first()
+        if found is None:
+            return None
+        found.resumed_at = timezone.now()
+        found.resumed_by_name = by.get_username()
+        found.save(update_fields=["resumed_at", "resumed_by_name"])
+        return found
+
+
+def covering_pause(action: ActionRequest) -> Pause | None:
+    """The earliest active pause covering the call, read from the database now."""
+    return Pause.objects.covering(tool=action.tool, actor=action.actor, domain=action.domain).first()
+
+
+def paused_decision(action: ActionRequest, *, backend: str = "embedded") -> Decision | None:
+    """`blocked`, saying who paused what and when, if a pause covers the call; else None."""
+    found = covering_pause(action)
+    if found is None:
+        return None
+    return Decision(outcome="blocked", reason=found.reason, request_id=str(uuid.uuid4()),
+                    policy_ids=(f"pause:{found.what}",), backend=backend)
+
+
+class PauseGate:
+    """A decision backend that blocks what a pause covers and asks `backend` about everything else.
+
+    Every other attribute (`resolve_approval`, `report_outcome`, `domain_defaults`...) is the backend's.
+    """
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "backend":  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
+        return getattr(self.backend, name)
+
+    def paused(self, action: ActionRequest) -> Decision | None:
+        """The block for a call a pause covers, else None; for a decision made without the backend
+        (a remote agent's call of a tool the dashboard does not know gets its domain's default)."""
+        return paused_decision(action, backend=self.backend.name)
+
+    def evaluate(self, action: ActionRequest) -> Decision:
+        return self.paused(action) or self.backend.evaluate(action)
+
+    def recheck(self, action: ActionRequest) -> Decision:
+        """The re-check of an approved call just before it runs: a pause blocks it too."""
+        decide = getattr(self.backend, "recheck", None) or self.backend.evaluate
+        return self.paused(action) or decide(action)
+
+
+def shown_to(user: Any) -> dict[str, Any]:
+    """What a page's pause banner needs: the active pauses, and whether this user may pause and resume."""
+    return {"active_pauses": list(Pause.objects.active().order_by("paused_at", "pk")),
+            "may_pause": permissions.may_pause(user)}
