@@ -7,7 +7,9 @@ import pytest
 from opentelemetry.trace import NoOpTracer, StatusCode
 
 from governance import telemetry
+from governance.decisions import ActionRequest, DecisionBackendError
 from governance.guard.tools import ToolRegistry
+from governance.pauses import PauseGate
 
 
 def test_no_otel_variable_installs_no_exporter(otel_environment):
@@ -76,3 +78,23 @@ def test_failed_tool_span_names_the_error_type_without_its_message(traces):
         "gen_ai.tool.type": "function", "gen_ai.tool.description": "Charge a card.", "error.type": "ValueError",
     }
     assert (span.status.status_code, span.status.description, span.events) == (StatusCode.ERROR, None, ())
+
+
+@pytest.mark.django_db
+def test_decision_the_backend_could_not_make_names_the_error_type(traces):
+    class Unreachable:
+        name = "bighub"
+
+        def evaluate(self, action):
+            raise DecisionBackendError("connection refused by bighub.example")
+
+    action = ActionRequest(tool="refund_payment", arguments={"amount": 250}, actor="AI_AGENT_001",
+                           domain="customer_transactions", call_id="call_1")
+    with pytest.raises(DecisionBackendError):
+        PauseGate(Unreachable()).evaluate(action)
+
+    (span,) = traces.get_finished_spans()
+    assert span.name == "governance.decide refund_payment"
+    assert span.attributes["error.type"] == "DecisionBackendError"
+    assert "governance.decision.outcome" not in span.attributes
+    assert (span.status.status_code, span.events) == (StatusCode.ERROR, ())
