@@ -31,6 +31,7 @@ class Resolution:
     resolution: Literal["approved", "rejected", "expired"]  # the runner's words (governance.guard.loop)
     comment: str  # what the runner is told (and, with a denial, the model)
     outcome: str  # who or what resolved it, for the run's timeline: "denied by rita"
+    reviewer: str = ""  # the username of whoever resolved it (empty for expiry and a failed run)
 
 
 def resolutions_to_apply(*, run_id, waiting: Iterable[PendingApproval]) -> list[Resolution]:
@@ -53,7 +54,8 @@ def any_to_apply(*, run_id, call_ids: Iterable[str]) -> bool:
 def _as_told(approval: ApprovalRequest, call: PendingApproval) -> Resolution:
     def told(resolution: Literal["approved", "rejected", "expired"], comment: str) -> Resolution:
         return Resolution(approval_id=approval.pk, call_id=approval.call_id, tool=approval.tool,
-                          resolution=resolution, comment=comment, outcome=approval.outcome)
+                          resolution=resolution, comment=comment, outcome=approval.outcome,
+                          reviewer=approval.resolved_by.get_username() if approval.resolved_by_id else "")
 
     if approval.status == ApprovalStatus.APPROVED:
         if arguments_digest(call.tool, call.arguments) != approval.arguments_digest:

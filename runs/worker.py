@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from approvals.resolutions import Resolution, any_to_apply, resolutions_to_apply
 from approvals.services import create_request
+from governance import telemetry
 from governance.assembly import build_guard, redact_call_arguments
 from governance.guard import GuardedOpenAI, RunState
 from governance.jsonsafe import json_safe
@@ -64,14 +65,16 @@ def execute_run(*, run_id) -> None:
     """
     claimed = ClaimedRun.claim_queued(run_id)
     if claimed is not None:
-        claimed.drive()
+        with telemetry.span("governance.run", {"governance.run.id": str(run_id)}):
+            claimed.drive()
 
 
 def resume_run(*, run_id) -> None:
     """Apply every resolved approval of a paused run and drive it on, if nobody else is driving it."""
     claimed = ClaimedRun.claim_paused(run_id)
     if claimed is not None:
-        claimed.drive()
+        with telemetry.span("governance.run", {"governance.run.id": str(run_id), "governance.run.resumed": True}):
+            claimed.drive()
 
 
 class ClaimedRun:
@@ -149,10 +152,12 @@ class ClaimedRun:
             while resolutions:
                 for told in resolutions:
                     self._approvals[told.call_id] = {"approval_id": told.approval_id, "resolved": told.outcome}
-                    events = self.guard.resolve(self.state, key=told.call_id, resolution=told.resolution,
-                                                comment=told.comment, stream=True, executor=self.execute_tool)
-                    if not self.follow(events):
-                        return
+                    with telemetry.approval_span(tool=told.tool, approval_id=told.approval_id,
+                                                 resolution=told.resolution, reviewer=told.reviewer):
+                        events = self.guard.resolve(self.state, key=told.call_id, resolution=told.resolution,
+                                                    comment=told.comment, stream=True, executor=self.execute_tool)
+                        if not self.follow(events):
+                            return
                 resolutions = self._resolutions()
             self.finish()
 
@@ -236,7 +241,7 @@ class ClaimedRun:
                 f"{spec.name} call {call_id} was started before and may have run; it is not run twice"
             )
         try:
-            output = spec.invoke(arguments)
+            output = spec.invoke(arguments, call_id=call_id)
         except Exception as exc:
             self._outcomes[call_id] = {"pk": execution.pk, "status": ToolExecution.Status.FAILED,
                                        "output": {"error": str(exc)}, "finished_at": timezone.now()}
