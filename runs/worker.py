@@ -150,7 +150,8 @@ class ClaimedRun:
                 for told in resolutions:
                     self._approvals[told.call_id] = {"approval_id": told.approval_id, "resolved": told.outcome}
                     events = self.guard.resolve(self.state, key=told.call_id, resolution=told.resolution,
-                                                comment=told.comment, stream=True, executor=self.execute_tool)
+                                                comment=told.comment, stream=True, executor=self.execute_tool,
+                                                arguments=told.arguments, note=told.note)
                     if not self.follow(events):
                         return
                 resolutions = self._resolutions()
