@@ -119,3 +119,12 @@ def test_redacted_fields_are_locked_and_stay_redacted(operator, reviewer):
     assert approval.arguments_digest == arguments_digest("refund_payment", {"order_id": "ord_7", "amount": 60})
     assert [str(c) for c in applied.changes] == ["amount: 250 -> 60"]
     assert _approval_record(approval)["edited_arguments"] == {"order_id": "[redacted]", "amount": 60}
+
+
+def test_a_secret_shaped_value_cannot_be_set_by_an_edit(paused, reviewer):
+    with pytest.raises(edits.EditInvalid) as invalid:
+        edits.approve_edited(approval=paused, reviewer=reviewer,
+                             arguments={"order_id": "sk-" + "a" * 24, "amount": 250})
+
+    assert invalid.value.errors == {
+        "order_id": ["This value looks like a secret and would be stored as [secret]; it cannot be set by an edit."]}

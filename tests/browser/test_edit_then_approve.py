@@ -44,7 +44,8 @@ def test_edit_then_approve(live_stack, chromium):
 
     reviewer.get_by_label("amount").fill("80")
     reviewer.click("#approve-edited")
-    expect(reviewer.locator(".messages")).to_contain_text("refund_payment: approved with your edit (amount: 480 -> 80).")
+    expect(reviewer.locator(".messages")).to_contain_text(
+        "refund_payment: approved with your edit (amount: 480 -> 80).")
     expect(reviewer.locator("#edited-arguments")).to_contain_text('"amount": 80')
 
     # The operator's page was never reloaded: the edited call ran, and the run finished.
