@@ -79,6 +79,14 @@ class ApprovalRequest(models.Model):
     cause = models.CharField(max_length=16, choices=ResolutionCause.choices, blank=True,
                              help_text="What resolved it; empty while pending.")
     comment = models.TextField(blank=True)
+    # Edit, then approve (approvals/edits.py): `arguments` stays what the model asked for, as shown.
+    edited_arguments = models.JSONField(
+        null=True, blank=True, help_text="The arguments the reviewer approved instead (as shown, redacted); "
+        "empty unless the call was edited before approval. The digest then binds these.",
+    )
+    original_digest = models.CharField(
+        max_length=64, blank=True, help_text="Of an edited call: the digest of the arguments the model asked for.",
+    )
 
     objects = ApprovalRequestQuerySet.as_manager()
 
@@ -93,6 +101,10 @@ class ApprovalRequest(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == ApprovalStatus.PENDING
+
+    @property
+    def was_edited(self) -> bool:
+        return self.edited_arguments is not None
 
     @property
     def outcome(self) -> str:

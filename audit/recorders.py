@@ -108,11 +108,14 @@ def _without_secret_values(values: dict[str, Any]) -> dict[str, Any]:
             for name, value in values.items()}
 
 
-def record_approval_resolution(approval, *, reviewer: str = "", via: str = "") -> AuditRecord:
+def record_approval_resolution(approval, *, reviewer: str = "", via: str = "", edited_arguments: Any = None,
+                               changes: list[str] | None = None) -> AuditRecord:
     """The audit record of one approval request leaving `pending` (approved, denied or expired).
 
     A remote agent's request names its own actor and domain (in its decision); `via` names the API key
-    an approver integration resolved it with."""
+    an approver integration resolved it with. An approval with edited arguments keeps both: `arguments`
+    (what the model asked for), `edited_arguments` (what the reviewer approved) and `changes` ("field:
+    old -> new"), all as shown (redacted)."""
     domain, actor = _tool_context(approval.tool)
     decision = approval.decision if isinstance(approval.decision, dict) else {}
     if decision.get("source") == "api":
@@ -120,6 +123,9 @@ def record_approval_resolution(approval, *, reviewer: str = "", via: str = "") -
     details = {"arguments": approval.arguments, "comment": approval.comment}
     if via:
         details["via"] = via
+    if edited_arguments is not None:
+        details["edited_arguments"] = edited_arguments
+        details["changes"] = list(changes or [])
     return _append(
         kind=AuditKind.APPROVAL, decision=approval.status, status=approval.status, tool=approval.tool, actor=actor,
         domain=domain, reviewer=reviewer, run_id=approval.run_id, approval_id=approval.pk, call_id=approval.call_id,

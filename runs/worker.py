@@ -155,7 +155,8 @@ class ClaimedRun:
                     with telemetry.approval_span(tool=told.tool, approval_id=told.approval_id,
                                                  resolution=told.resolution, reviewer=told.reviewer):
                         events = self.guard.resolve(self.state, key=told.call_id, resolution=told.resolution,
-                                                    comment=told.comment, stream=True, executor=self.execute_tool)
+                                                    comment=told.comment, stream=True, executor=self.execute_tool,
+                                                    arguments=told.arguments, note=told.note)
                         if not self.follow(events):
                             return
                 resolutions = self._resolutions()
