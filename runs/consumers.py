@@ -95,7 +95,8 @@ class RunConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
         self.user = self.scope["user"]
         self.run_id = self.scope["url_route"]["kwargs"]["run_id"]
         self.approval_id, error = _ClientMessages.approval_id(self.scope)
-        if error:
+        if error and self.user.is_authenticated:
+            await self.start_session_watch()  # frames go out only with it (runs/socket_session.py)
             await self.accept()
             await self.send(text_data=_error_frame(error))
             await self.close(code=4400)
