@@ -26,6 +26,7 @@ from django.db.models.fields.json import KeyTransform
 
 from governance import permissions
 from governance.models import Policy, ToolRegistration
+from governance.redaction import REDACTED
 
 from .models import ApprovalRequest
 
@@ -130,7 +131,7 @@ def call_target(approval: ApprovalRequest) -> tuple[str, Any]:
     arguments = approval.arguments if isinstance(approval.arguments, dict) else {}
     registered = ToolRegistration.objects.filter(name=approval.tool).values_list("target_argument", flat=True).first()
     for name in ((registered,) if registered else ()) + TARGET_ARGUMENTS:
-        if arguments.get(name) not in (None, "", [], {}):
+        if arguments.get(name) not in (None, "", [], {}, REDACTED):
             return name, arguments[name]
     return "", None
 

@@ -176,3 +176,21 @@ def test_queue_title_leads_with_the_pending_count(client, operator, reviewer):
     assert "<title>(3) Approvals · Governance dashboard</title>" in body
     assert ('aria-live="polite" hx-swap-oob="innerHTML">3 requests waiting for review; the newest: '
             f'refund_payment, request {ApprovalRequest.objects.latest("requested_at").pk}.</p>') in body
+
+
+def test_a_redacted_target_matches_only_the_same_call(client, operator, reviewer):
+    """Every redacted order reads "[redacted]": they are not one target, so only the same call (digest) counts."""
+    def redacted(n: int, amount: int) -> ApprovalRequest:
+        approval = pending_approval(operator, n)
+        ApprovalRequest.objects.filter(pk=approval.pk).update(
+            arguments={"order_id": "[redacted]", "amount": amount}, arguments_digest=f"digest-{amount}")
+        return ApprovalRequest.objects.get(pk=approval.pk)
+
+    same_call = redacted(1, 250)
+    redacted(2, 300)
+    current = redacted(3, 250)
+    client.force_login(reviewer)
+
+    context = client.get(_detail(current)).context
+
+    assert (context["target_name"], context["earlier"]) == ("", [same_call])
