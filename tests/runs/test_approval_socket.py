@@ -9,9 +9,10 @@ from channels.layers import get_channel_layer
 
 from approvals.models import ApprovalRequest
 from approvals.services import resolve_approval
+from runs.commands import cancel_run
 from runs.consumers import RunConsumer
 from runs.live import run_group
-from runs.models import RunEvent
+from runs.models import Run, RunEvent
 from tests.factories import make_user, pending_approval
 from tests.runs.test_consumers import communicator
 
@@ -59,6 +60,22 @@ async def test_a_decision_elsewhere_is_sent_at_once_and_takes_the_buttons_away()
     assert 'id="approve"' not in frame and "Back to the queue" in frame
     await nudge(approval)
     assert await comm.receive_nothing(timeout=0.2)  # nothing changed since
+    await comm.disconnect()
+
+
+async def test_a_cancelled_run_is_sent_at_once_and_takes_the_buttons_away():
+    approval, rita = await waiting_request()
+    comm, _connected = await approval_page(approval, rita)
+    await comm.send_json_to({"type": "hello", "after": 1, "approval": "pending"})
+    assert await comm.receive_nothing(timeout=0.2)
+
+    run = await sync_to_async(Run.objects.select_related("started_by").get)(pk=approval.run_id)
+    assert await sync_to_async(cancel_run)(run=run, user=run.started_by)  # its events nudge the run's sockets
+
+    frame = await comm.receive_from()
+    assert "Denied because olivia cancelled the run" in frame
+    assert "Run cancelled." in frame
+    assert 'id="approve"' not in frame and '<section id="approval-actions" hx-swap-oob="true">' in frame
     await comm.disconnect()
 
 
