@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import grant_views, views
 
 app_name = "approvals"
 
@@ -11,4 +11,7 @@ urlpatterns = [
     path("<int:approval_id>/", views.detail, name="detail"),
     path("pause/", views.pause, name="pause"),
     path("pause/<int:pause_id>/resume/", views.resume, name="resume"),
+    path("<int:approval_id>/grant/", grant_views.grant, name="grant"),
+    path("grants/", grant_views.grant_list, name="grants"),
+    path("grants/<int:grant_id>/revoke/", grant_views.revoke, name="revoke_grant"),
 ]
