@@ -97,14 +97,17 @@ def resolve_with_grant(*, approval: ApprovalRequest, reviewer, resolution: Liter
 def revoke_grant(*, grant_id: int, by) -> Grant | None:
     """Revoke an active grant, at once; returns it, or None if it had already been revoked or ended.
 
-    The conditional UPDATE waits for a call being settled under the grant (`settle_by_grant` holds the
-    grant's row): that call keeps its settlement, every later one finds the grant revoked.
+    It waits for a call being settled under the grant (`settle_by_grant` holds the grant's row): that
+    call keeps its settlement, every later one finds the grant revoked.
     Side effects: the row's revoked_at/revoked_by and an audit record. Raises NotAllowed.
     """
     if not may_revoke(by):
         raise NotAllowed("only reviewers may revoke grants")
-    now = timezone.now()
     with transaction.atomic():
+        # The grant's row first: a call being settled under it (`settle_by_grant` holds the row) commits
+        # before, so every settlement is earlier than the revocation and none comes after it.
+        Grant.objects.select_for_update().filter(pk=grant_id).first()
+        now = timezone.now()
         changed = Grant.objects.active(now).filter(pk=grant_id).update(revoked_at=now, revoked_by=by)
         if changed != 1:
             return None

@@ -134,7 +134,7 @@ def test_nothing_is_granted_or_resolved_when_the_grant_makes_no_sense(paused, re
     assert (paused.status, Grant.objects.count()) == (ApprovalStatus.PENDING, 0)
 
 
-def test_nothing_is_granted_from_a_request_already_resolved_or_by_whoever_may_not_resolve_it(paused, reviewer, operator):
+def test_nothing_is_granted_from_a_resolved_request_or_by_whoever_may_not_resolve_it(paused, reviewer, operator):
     with pytest.raises(NotAllowed):
         grants.resolve_with_grant(approval=paused, reviewer=operator, resolution="approved", scope="run")
     grants.resolve_with_grant(approval=paused, reviewer=reviewer, resolution="approved", scope="run")
