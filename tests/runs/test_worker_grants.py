@@ -42,7 +42,8 @@ def _told(emulator, call_id: str) -> dict:
                            and i["call_id"] == call_id))
 
 
-def test_a_grant_for_the_rest_of_the_run_lets_the_next_call_run_with_no_request(emulator, operator, reviewer):
+def test_a_grant_for_the_rest_of_the_run_lets_the_next_call_run_with_no_request(emulator, operator, reviewer,
+                                                                                client):
     approval = _paused_on_first_refund(emulator, operator, _refund("ord_2", 300), ScriptedTurn(text="Both refunded."))
     grant = grants.resolve_with_grant(approval=approval, reviewer=reviewer, resolution="approved", scope="run")
 
@@ -60,6 +61,9 @@ def test_a_grant_for_the_rest_of_the_run_lets_the_next_call_run_with_no_request(
     record = AuditRecord.objects.get(call_id="call_ord_2", status="executed")
     assert record.details_data["grant_id"] == grant.pk
     assert AuditRecord.objects.get(status="grant_settled").call_id == "call_ord_2"
+    client.force_login(operator)
+    page = client.get(run.get_absolute_url()).content.decode()
+    assert page.count(f'settled by <a href="/approvals/grants/#grant-{grant.pk}">grant #{grant.pk}</a>') == 2
 
 
 def test_a_deny_grant_denies_the_next_call_naming_the_grant(emulator, operator, reviewer):
