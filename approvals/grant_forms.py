@@ -11,7 +11,10 @@ from .models import GrantScope
 
 class GrantForm(ResolveForm):
     """Resolve the request and grant the same for later calls of its tool: for the rest of the run, or for
-    the run's actor for `minutes` (required then)."""
+    the run's actor for `minutes` (required then). Its fields are named with PREFIX ("grant-comment"), apart
+    from the approve/deny form's on the same page."""
+
+    PREFIX = "grant"
 
     scope = forms.ChoiceField(choices=GrantScope.choices)
     minutes = forms.IntegerField(min_value=1, max_value=MAX_GRANT_MINUTES, required=False)

@@ -24,7 +24,7 @@ def grant(request, approval_id: int) -> HttpResponse:
     approval = get_object_or_404(
         ApprovalRequest.objects.visible_to(request.user).select_related("run"), pk=approval_id
     )
-    form = GrantForm(request.POST)
+    form = GrantForm(request.POST, prefix=GrantForm.PREFIX)
     if not form.is_valid():
         errors = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
         messages.error(request, f"Nothing was decided or granted: {errors}")

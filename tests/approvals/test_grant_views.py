@@ -22,7 +22,7 @@ def test_the_approval_page_offers_a_grant_only_to_who_may_resolve(client, paused
 def test_approve_and_grant_for_the_rest_of_the_run_from_the_page(client, paused, reviewer):
     client.force_login(reviewer)
     response = client.post(reverse("approvals:grant", args=[paused.pk]),
-                           {"resolution": "approved", "scope": "run", "comment": "fine for this run"})
+                           {"grant-resolution": "approved", "grant-scope": "run", "grant-comment": "fine for this run"})
 
     assert response.status_code == 302
     grant = Grant.objects.get()
@@ -36,7 +36,8 @@ def test_approve_and_grant_for_the_rest_of_the_run_from_the_page(client, paused,
 
 def test_an_actor_grant_without_minutes_is_refused_and_changes_nothing(client, paused, reviewer):
     client.force_login(reviewer)
-    response = client.post(reverse("approvals:grant", args=[paused.pk]), {"resolution": "approved", "scope": "actor"})
+    response = client.post(reverse("approvals:grant", args=[paused.pk]), {"grant-resolution": "approved",
+                                                                        "grant-scope": "actor"})
 
     assert response.status_code == 400
     assert "Say for how many minutes" in response.content.decode()
@@ -47,7 +48,7 @@ def test_an_actor_grant_without_minutes_is_refused_and_changes_nothing(client, p
 def test_who_may_not_resolve_gets_403_and_no_grant(client, paused, operator):
     client.force_login(operator)
     response = client.post(reverse("approvals:grant", args=[paused.pk]),
-                           {"resolution": "approved", "scope": "actor", "minutes": "5"})
+                           {"grant-resolution": "approved", "grant-scope": "actor", "grant-minutes": "5"})
 
     assert response.status_code == 403
     assert Grant.objects.count() == 0
