@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import edit_views, views
+from . import edit_views, grant_views, views
 
 app_name = "approvals"
 
@@ -12,4 +12,7 @@ urlpatterns = [
     path("<int:approval_id>/edit/", edit_views.edit, name="edit"),
     path("pause/", views.pause, name="pause"),
     path("pause/<int:pause_id>/resume/", views.resume, name="resume"),
+    path("<int:approval_id>/grant/", grant_views.grant, name="grant"),
+    path("grants/", grant_views.grant_list, name="grants"),
+    path("grants/<int:grant_id>/revoke/", grant_views.revoke, name="revoke_grant"),
 ]
