@@ -187,6 +187,8 @@ def test_admin_offers_no_bulk_delete_of_the_policy_set(client, admin_user, refun
 def test_admin_versions_are_read_only(client, admin_user, refund_tool):
     client.force_login(admin_user)
     version = latest()
+    listed = client.get(reverse("admin:governance_policysetversion_changelist")).content.decode()
+    assert "tool refund_payment (created)" in listed and versions.UNCOMMENTED in listed
     page = client.get(reverse("admin:governance_policysetversion_change", args=[version.pk]))
     assert page.status_code == 200 and "tool “refund_payment” created" in page.content.decode()
     assert client.post(reverse("admin:governance_policysetversion_change", args=[version.pk]),
@@ -282,3 +284,28 @@ def test_a_remote_agents_decision_records_the_policy_set_version(client, demo_to
     assert ApprovalRequest.objects.get().decision["policy_version"] == number
     record = AuditRecord.objects.get(kind=AuditKind.DECISION)
     assert json.loads(record.details)["policy_version"] == number
+
+
+def test_a_remote_call_the_domain_default_decides_records_the_policy_set_version(client, demo_tools_registered):
+    _, secret = make_agent_key()
+    number = latest().number
+    response = client.post("/bighub/actions/evaluate", json.dumps(
+        {"action": "send_gift", "actor": "AI_AGENT_001", "domain": "customer_transactions"}),
+        content_type="application/json", HTTP_X_API_KEY=secret)
+    assert (response.status_code, response.json()["result"]) == (200, "blocked")
+    assert AgentActivity.objects.get().payload["policy_version"] == number
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_the_existing_policy_set_as_version_1(migrate):
+    apps = migrate([("governance", "0004_pause")])
+    apps.get_model("governance", "Policy").objects.create(name="trial", cedar=PERMIT_TEXT)
+    apps.get_model("governance", "DomainDefault").objects.create(domain="payments", outcome="allowed")
+
+    apps = migrate([("governance", "0005_policy_set_versions")])
+
+    [baseline] = apps.get_model("governance", "PolicySetVersion").objects.all()
+    assert (baseline.number, baseline.author_name, baseline.comment) == (
+        1, "system", "baseline: the policy set when versions began")
+    assert baseline.snapshot == {"policies": {"trial": {"cedar": PERMIT_TEXT, "enabled": True}}, "tools": {},
+                                 "domain_defaults": {"payments": {"outcome": "allowed"}}}
