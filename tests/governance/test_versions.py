@@ -309,3 +309,10 @@ def test_the_migration_keeps_the_existing_policy_set_as_version_1(migrate):
         1, "system", "baseline: the policy set when versions began")
     assert baseline.snapshot == {"policies": {"trial": {"cedar": PERMIT_TEXT, "enabled": True}}, "tools": {},
                                  "domain_defaults": {"payments": {"outcome": "allowed"}}}
+
+
+def test_a_version_outlives_its_author_by_name(admin_user, refund_tool):
+    with versions.changing(by=admin_user, comment="allow"):
+        Policy.objects.create(name="trial", cedar=PERMIT_TEXT)
+    admin_user.delete()
+    assert (latest().author, latest().author_name, latest().comment) == (None, "rita", "allow")
