@@ -44,12 +44,14 @@ def record_decision(*, key: AgentKey, call: RemoteCall, decision: Decision, answ
     sent = {"action": call.action, **shown, "context": scrub_secrets(json_safe(call.context))}
     row = AgentActivity.objects.create(
         key=key, kind=ActivityKind.DECISION, session=session, actor=call.actor, domain=call.domain, tool=call.action,
-        status=decision.outcome, request_id=answer["request_id"], payload={"request": sent, "answer": answer},
+        status=decision.outcome, request_id=answer["request_id"],
+        payload={"request": sent, "answer": answer, "policy_version": decision.policy_version},
     )
     append_event(run.pk, remote.DECISION, {
         "key_name": key.name, "actor": call.actor, "domain": call.domain, "tool": call.action,
         "outcome": decision.outcome, "status": decision.outcome, "reason": decision.reason,
         "policy_ids": list(decision.policy_ids), "request_id": answer["request_id"], "session": session,
+        "policy_version": decision.policy_version,
         "approval_id": approval_id, **shown,
     })
     return row

@@ -70,7 +70,8 @@ def on_requires_approval(*, key: AgentKey, call: RemoteCall, decision: Decision,
         decision={"source": "api", "outcome": decision.outcome, "reason": decision.reason,
                   "policy_ids": list(decision.policy_ids), "request_id": decision.request_id,
                   "backend": decision.backend, "actor": call.actor, "domain": call.domain, "key": key.name,
-                  "session": session, "value": shown["value"], "target": shown["target"]},
+                  "session": session, "value": shown["value"], "target": shown["target"],
+                  "policy_version": decision.policy_version},
     )
     url = base_url.rstrip("/") + reverse("approvals:detail", args=[approval.pk])
     return ApprovalTicket(request_id=str(approval.pk), approval_url=url, approval_id=approval.pk)

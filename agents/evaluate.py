@@ -79,7 +79,15 @@ def remote_call(key: AgentKey, item: Any, *, actor: str | None = None, domain: s
 
 def decide(call: RemoteCall, engine: Any) -> tuple[RemoteCall, Decision]:
     """The dashboard's decision for one call, with the call as it was decided (its value and target taken
-    from its arguments, as a run takes them); no side effects. Raises CallRejected (422)."""
+    from its arguments, as a run takes them), naming the policy set version it was made under (also when
+    the tool's registration decided it without the engine); no side effects. Raises CallRejected (422)."""
+    call, decision = _decide(call, engine)
+    if decision.policy_version is None:
+        decision = replace(decision, policy_version=engine.policy_version)
+    return call, decision
+
+
+def _decide(call: RemoteCall, engine: Any) -> tuple[RemoteCall, Decision]:
     tool = ToolRegistration.objects.filter(name=call.action).first()
     if tool is None:
         paused = engine.paused(ActionRequest(tool=call.action, arguments={}, actor=call.actor, domain=call.domain))

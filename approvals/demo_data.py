@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 
+from governance import versions
 from governance.models import DomainDefault, Policy, ToolRegistration
 from governance.policy.sources import DEMO_CEDAR
 
@@ -64,15 +65,17 @@ def seed_demo() -> dict[str, str]:
             user.set_password(passwords[user.username])
             user.save()
     reviewer.groups.add(reviewers_group())
-    for spec in DEMO_TOOLS:
-        tool = ToolRegistration.objects.filter(name=spec["name"]).first() or ToolRegistration(name=spec["name"])
-        for key, value in spec.items():
-            setattr(tool, key, value)
-        tool.full_clean()
-        tool.save()
-    Policy.objects.update_or_create(name="demo", defaults={"cedar": DEMO_CEDAR, "enabled": True,
-                                                           "description": "Lookups allowed, deletes forbidden."})
-    DomainDefault.objects.update_or_create(domain="customer_transactions", defaults={"outcome": "blocked"})
+    # One policy set version for the whole demo set (none when a re-run changes nothing).
+    with versions.changing(by=None, comment="seed_demo: the demo tools, policy and domain default"):
+        for spec in DEMO_TOOLS:
+            tool = ToolRegistration.objects.filter(name=spec["name"]).first() or ToolRegistration(name=spec["name"])
+            for key, value in spec.items():
+                setattr(tool, key, value)
+            tool.full_clean()
+            tool.save()
+        Policy.objects.update_or_create(name="demo", defaults={"cedar": DEMO_CEDAR, "enabled": True,
+                                                               "description": "Lookups allowed, deletes forbidden."})
+        DomainDefault.objects.update_or_create(domain="customer_transactions", defaults={"outcome": "blocked"})
     for position, text in enumerate(DENY_REASONS):
         DenyReason.objects.update_or_create(text=text, defaults={"position": position, "active": True})
     return passwords

@@ -257,6 +257,7 @@ GOVERNANCE_AUDITED_MODELS = [
     "governance.ToolRegistration",
     "governance.Policy",
     "governance.DomainDefault",
+    "governance.PolicySetVersion",  # each version of the policy set: its number, author, comment and diff
     "governance.Pause",
     "approvals.DenyReason",
     "auth.User",

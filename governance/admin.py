@@ -1,16 +1,35 @@
-"""Admin for tool registrations, policies and domain defaults (validation lives on the models), the kill
-switch's pauses (made and resumed through governance/pauses.py), and the read-only bases the history
-admins use (runs, approvals, audit)."""
+"""Admin for tool registrations, policies and domain defaults (validation lives on the models; every add,
+change and delete asks for a comment and becomes a policy set version, governance/versions.py), the
+versions themselves (read-only, with their diffs, and rollback), the kill switch's pauses (made and
+resumed through governance/pauses.py), and the read-only bases the history admins use (runs,
+approvals, audit)."""
 
 from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect, QueryDict
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
-from . import pauses, permissions
-from .models import DomainDefault, Pause, PauseScope, Policy, ToolRegistration
+from . import pauses, permissions, versions
+from .models import (
+    DomainDefault,
+    Pause,
+    PauseScope,
+    Policy,
+    PolicySetChange,
+    PolicySetVersion,
+    ToolRegistration,
+)
+
+VERSION_COMMENT_HELP = ("Why you make this change. Every change to policies, tools' decision settings and "
+                        "domain defaults is kept as a numbered policy set version with this comment.")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -35,16 +54,76 @@ class VisibleRunsAdmin(ReadOnlyAdmin):
         return super().get_queryset(request).filter(permissions.visible_runs(request.user, through=self.run_path))
 
 
+class VersionCommentForm(forms.ModelForm):
+    """The model's form plus the comment every change of the policy set needs (not a model field)."""
+
+    version_comment = forms.CharField(label="Why (version comment)", widget=forms.Textarea(attrs={"rows": 2}),
+                                      help_text=VERSION_COMMENT_HELP)
+
+
+class VersionedAdmin(admin.ModelAdmin):
+    """Adds, changes and deletes made here each become one policy set version, with the comment the form
+    (or the delete confirmation) asks for; the bulk delete action is off, since it has nowhere to ask."""
+
+    form = VersionCommentForm
+    delete_confirmation_template = "admin/governance/versioned_delete_confirmation.html"
+    version_kind: str = ""
+    version_name_field = "name"
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request, obj, form, change) -> None:
+        with versions.changing(by=request.user, comment=form.cleaned_data["version_comment"]):
+            super().save_model(request, obj, form, change)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if request.method == "POST" and request.POST.get("post"):
+            comment = request.POST.get("version_comment", "").strip()
+            if not comment:
+                # No deletion without a comment: show the confirmation again, saying what is missing.
+                request.POST = QueryDict()
+                extra_context = {**(extra_context or {}),
+                                 "version_comment_error": "Say why you delete it: a comment is required."}
+            request.version_comment = comment
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj) -> None:
+        with versions.changing(by=request.user, comment=getattr(request, "version_comment", "")):
+            super().delete_model(request, obj)
+
+    @admin.display(description="Versions")
+    def version_history(self, obj) -> str:
+        if obj is None or obj.pk is None:
+            return "Saving this makes the first version that names it."
+        changes = (PolicySetChange.objects.filter(kind=self.version_kind, name=getattr(obj, self.version_name_field))
+                   .select_related("version")[:50])
+        return changes_html(changes) or "No version names it yet."
+
+
+def changes_html(changes) -> str:
+    """Each change as its version (linked), author, time, comment and diff."""
+    return format_html_join(
+        "", '<div class="policy-set-change"><p><a href="{}">{}</a> by {} at {}: {}</p><pre>{}</pre></div>',
+        ((reverse("admin:governance_policysetversion_change", args=[c.version.pk]), c.version,
+          c.version.author_name, f"{c.version.created_at:%Y-%m-%d %H:%M:%S}", c.version.comment, c.diff)
+         for c in changes),
+    )
+
+
 @admin.register(ToolRegistration)
-class ToolRegistrationAdmin(admin.ModelAdmin):
+class ToolRegistrationAdmin(VersionedAdmin):
     list_display = ("name", "callable_path", "domain", "approve_above", "block_above", "enabled")
     list_filter = ("enabled", "domain", "decision_mode")
     search_fields = ("name", "callable_path", "description")
-    readonly_fields = ("generated_schema",)
+    readonly_fields = ("generated_schema", "version_history")
     actions = ["pause_tools"]
+    version_kind = PolicySetChange.Kind.TOOL
     fields = ("name", "callable_path", "description", "enabled", "domain", "actor", "decision_mode",
               "value_argument", "target_argument", "approve_above", "block_above", "redact_fields", "schema_override",
-              "generated_schema")
+              "generated_schema", "version_comment", "version_history")
 
     @admin.display(description="Generated schema")
     def generated_schema(self, obj: ToolRegistration) -> str:
@@ -100,8 +179,11 @@ class PauseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Policy)
-class PolicyAdmin(admin.ModelAdmin):
+class PolicyAdmin(VersionedAdmin):
     list_display = ("name", "enabled", "updated_at")
+    fields = ("name", "description", "cedar", "enabled", "version_comment", "version_history")
+    readonly_fields = ("version_history",)
+    version_kind = PolicySetChange.Kind.POLICY
     list_filter = ("enabled",)
     search_fields = ("name", "cedar", "description")
 
@@ -113,5 +195,62 @@ class PolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(DomainDefault)
-class DomainDefaultAdmin(admin.ModelAdmin):
+class DomainDefaultAdmin(VersionedAdmin):
     list_display = ("domain", "outcome")
+    fields = ("domain", "outcome", "version_comment", "version_history")
+    readonly_fields = ("version_history",)
+    version_kind = PolicySetChange.Kind.DOMAIN_DEFAULT
+    version_name_field = "domain"
+
+
+class RollbackForm(forms.Form):
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+                              help_text="Recorded as “rollback to vN: <your comment>”.")
+
+
+@admin.register(PolicySetVersion)
+class PolicySetVersionAdmin(ReadOnlyAdmin):
+    """The policy set's history: every version with its diff; a version's page offers rollback to it."""
+
+    list_display = ("__str__", "created_at", "author_name", "comment", "changed", "rollback_of")
+    search_fields = ("comment", "author_name", "diff")
+    fields = ("number", "created_at", "author_name", "comment", "rollback_of", "shown_diff", "rollback")
+    readonly_fields = fields
+
+    @admin.display(description="Changed")
+    def changed(self, obj: PolicySetVersion) -> str:
+        return ", ".join(f"{c.get_kind_display().lower()} {c.name} ({c.action})" for c in obj.changes.all())
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("changes")
+
+    @admin.display(description="Diff from the previous version")
+    def shown_diff(self, obj: PolicySetVersion) -> str:
+        return format_html('<pre id="version-diff">{}</pre>', obj.diff or "(no change)")
+
+    @admin.display(description="Rollback")
+    def rollback(self, obj: PolicySetVersion) -> str:
+        url = reverse("admin:governance_policysetversion_rollback", args=[obj.pk])
+        return format_html('<a class="button" href="{}">Roll back to {}</a> (makes a new version)', url, obj)
+
+    def get_urls(self):
+        return [path("<int:pk>/rollback/", self.admin_site.admin_view(self.rollback_view),
+                     name="governance_policysetversion_rollback"), *super().get_urls()]
+
+    def rollback_view(self, request, pk: int):
+        if not versions.may_roll_back(request.user):
+            raise PermissionDenied
+        version = get_object_or_404(PolicySetVersion, pk=pk)
+        form = RollbackForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                made = versions.rollback(to=version.number, by=request.user, comment=form.cleaned_data["comment"])
+            except versions.VersionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, f"Rolled back to {version}: the policy set is now {made}.",
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:governance_policysetversion_change", args=[made.pk]))
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "version": version, "form": form,
+                   "preview": versions.preview(version), "title": f"Roll back to {version}"}
+        return TemplateResponse(request, "admin/governance/policysetversion/rollback.html", context)

@@ -1,4 +1,5 @@
-"""Django app configuration for `governance`; its `ready` sets tracing up once per process."""
+"""Django app configuration for `governance`; its `ready` sets tracing up once per process and connects the
+policy set's versioning (governance/versions.py)."""
 
 from django.apps import AppConfig
 
@@ -12,3 +13,6 @@ class GovernanceConfig(AppConfig):
     def ready(self) -> None:
         # Every process (web, Celery workers, the sealer, management commands) loads the apps once.
         telemetry.configure_from_environment()
+        from governance import versions  # noqa: PLC0415 -- it imports models, which exist only once apps are ready
+
+        versions.connect()

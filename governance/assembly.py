@@ -3,7 +3,8 @@
 `build_guard(tool_names=...)` gives a `GuardedOpenAI` with the enabled registered tools, the
 decision backend chosen in settings (the embedded engine over the database's policies, or BIGHUB),
 and the OpenAI client (OpenAI with a key, otherwise the offline demo model). The embedded engine is
-parsed once per version of the policy tables and reused, not rebuilt per call. Both backends are
+parsed once per version of the policy tables and reused, not rebuilt per call; its decisions carry the
+number of the policy set version (governance/versions.py) read with those tables. Both backends are
 wrapped in the kill switch's `PauseGate` (governance/pauses.py): the dashboard's runs and the remote
 agents' API (`embedded_engine`) decide through it, so a pause blocks both.
 """
@@ -20,6 +21,7 @@ from governance.guard import GuardedOpenAI
 from governance.redaction import parse_paths, redact_arguments, scrub_secrets
 from governance.registry import import_tool_callable
 
+from . import versions
 from .models import DASHBOARD_ACTOR, DomainDefault, Policy, ToolRegistration
 from .pauses import PauseGate
 
@@ -28,37 +30,43 @@ _engine_cache: dict[int, Any] = {}
 _openai_client: Any = None
 
 
-def _policy_version() -> int:
-    """A fingerprint of everything the engine is built from; tables are small, so read them whole.
+def _policy_version() -> tuple[int, int | None]:
+    """A fingerprint of everything the engine is built from, and the policy set's version number; tables
+    are small, so read them whole.
 
-    Content, not timestamps: a bulk `.update()` does not touch `updated_at`, yet must take effect.
+    Content, not timestamps: a bulk `.update()` does not touch `updated_at`, yet must take effect. The
+    version number is read with them (one more small query per engine lookup, none per decision): a
+    version that changes none of the engine's inputs (a tool's value argument) still gets recorded.
     """
+    number = versions.latest_number()
     return hash((
+        number,
         tuple(Policy.objects.filter(enabled=True).order_by("name").values_list("name", "cedar")),
         tuple(ToolRegistration.objects.filter(enabled=True).order_by("name")
               .values_list("name", "approve_above", "block_above")),
         tuple(DomainDefault.objects.order_by("domain").values_list("domain", "outcome")),
-    ))
+    )), number
 
 
 def embedded_engine() -> PauseGate:
     """The embedded Cedar engine over the enabled policies, thresholds and domain defaults, behind the
-    kill switch."""
-    return PauseGate(_policy_engine())
+    kill switch, which stamps each decision with the policy set version the engine was built from."""
+    engine, number = _policy_engine()
+    return PauseGate(engine, policy_version=number)
 
 
-def _policy_engine() -> Any:
+def _policy_engine() -> tuple[Any, int | None]:
     from governance.policy import (  # noqa: PLC0415 -- cedarpy only with the embedded backend
         EmbeddedPolicyEngine,
         PolicySource,
         ToolThreshold,
     )
 
-    version = _policy_version()
+    version, number = _policy_version()
     with _engine_lock:
         engine = _engine_cache.get(version)
         if engine is not None:
-            return engine
+            return engine, number
         sources: list[Any] = [
             PolicySource(name=p.name, text=p.cedar) for p in Policy.objects.filter(enabled=True).order_by("name")
         ]
@@ -70,7 +78,7 @@ def _policy_engine() -> Any:
         engine = EmbeddedPolicyEngine(sources, domain_defaults=defaults)
         _engine_cache.clear()
         _engine_cache[version] = engine
-        return engine
+        return engine, number
 
 
 _bighub_backend: Any = None

@@ -69,7 +69,8 @@ class Decision:
     """A backend's verdict on one `ActionRequest`.
 
     `reason` is written for a human reviewer; `policy_ids` names the policies that matched;
-    `raw` keeps the backend's own reply (the BIGHUB JSON, or the Cedar diagnostics).
+    `raw` keeps the backend's own reply (the BIGHUB JSON, or the Cedar diagnostics); `policy_version`
+    is the number of the dashboard's policy set version that made it (None: a backend without one).
     """
 
     outcome: Outcome
@@ -79,6 +80,7 @@ class Decision:
     backend: str = "embedded"
     approval_id: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    policy_version: int | None = None
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -108,6 +110,7 @@ class Decision:
             backend=data.get("backend", "embedded"),
             approval_id=data.get("approval_id"),
             raw=dict(data.get("raw") or {}),
+            policy_version=data.get("policy_version"),
         )
 
 

@@ -218,3 +218,88 @@ class Pause(models.Model):
     def reason(self) -> str:
         """What a blocked call says: "paused by NAME at TIME" (UTC)."""
         return f"{self.what} paused by {self.paused_by_name} at {self.paused_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+class ImmutableError(RuntimeError):
+    """A policy set version (or one of its changes) was about to be changed or deleted: history is kept."""
+
+
+class _Immutable(models.Model):
+    """A row written once: `save()` refuses an update, `delete()` refuses always (bulk `.delete()` too,
+    through `ImmutableQuerySet`)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ImmutableError(f"{self._meta.verbose_name} {self} is history: it is never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableError(f"{self._meta.verbose_name} {self} is history: it is never deleted")
+
+
+class ImmutableQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ImmutableError("policy set versions are history: they are never changed")
+
+    def delete(self):
+        raise ImmutableError("policy set versions are history: they are never deleted")
+
+
+class PolicySetVersion(_Immutable):
+    """One version of the whole policy set (policies, tools' decision settings, domain defaults): its
+    number grows by one with every change, and every decision records the number it was made under.
+
+    Written only by `governance.versions`; see that module for the snapshot and the diff.
+    """
+
+    number = models.PositiveIntegerField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    author_name = models.CharField(max_length=150, help_text="Who saved it; \"system\" without a signed-in user.")
+    comment = models.TextField(help_text="Why the policy set changed (required in the admin).")
+    snapshot = models.JSONField(help_text="The whole policy set as this version left it.")
+    diff = models.TextField(blank=True, help_text="What changed from the previous version, readable.")
+    rollback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                    help_text="The version whose content this one restored.")
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-number"]
+        verbose_name = "policy set version"
+
+    def __str__(self) -> str:
+        return f"v{self.number}"
+
+
+class PolicySetChange(_Immutable):
+    """One object a policy set version changed (a policy, a tool, a domain default) and its own diff."""
+
+    class Kind(models.TextChoices):
+        POLICY = "policy", "Policy"
+        TOOL = "tool", "Tool"
+        DOMAIN_DEFAULT = "domain_default", "Domain default"
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        CHANGED = "changed", "Changed"
+        DELETED = "deleted", "Deleted"
+
+    version = models.ForeignKey(PolicySetVersion, on_delete=models.PROTECT, related_name="changes")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    name = models.CharField(max_length=100, help_text="The policy's name, the tool's name or the domain.")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    diff = models.TextField()
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-version__number", "kind", "name"]
+        indexes = [models.Index(fields=["kind", "name"])]
+
+    def __str__(self) -> str:
+        return f"{self.version}: {self.get_kind_display().lower()} {self.name} {self.action}"

@@ -11,11 +11,13 @@ reason ("tool refund_payment paused by rita at 2026-11-26 05:41:50 UTC") when on
 The dashboard's runs (`assembly.decision_backend`) and remote agents (`assembly.embedded_engine`,
 which `agents.evaluate` decides with) both go through it. Nothing is cached in the process, so a
 pause or a resume takes effect at the next decision of every worker. Being the one door of every
-backend decision, the gate also makes its `governance.decide` span (governance/telemetry.py).
+backend decision, the gate also makes its `governance.decide` span (governance/telemetry.py) and stamps
+every decision with the policy set version it was made under (`policy_version`, governance/versions.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -98,10 +100,12 @@ class PauseGate:
     """A decision backend that blocks what a pause covers and asks `backend` about everything else.
 
     Every other attribute (`resolve_approval`, `report_outcome`, `domain_defaults`...) is the backend's.
+    `policy_version`: the policy set version the backend was built from, recorded on each decision.
     """
 
-    def __init__(self, backend: Any) -> None:
+    def __init__(self, backend: Any, *, policy_version: int | None = None) -> None:
         self.backend = backend
+        self.policy_version = policy_version
 
     def __getattr__(self, name: str) -> Any:
         if name == "backend":  # not set yet (a copy being made): no recursion
@@ -111,17 +115,23 @@ class PauseGate:
     def paused(self, action: ActionRequest) -> Decision | None:
         """The block for a call a pause covers, else None; for a decision made without the backend
         (a remote agent's call of a tool the dashboard does not know gets its domain's default)."""
-        return paused_decision(action, backend=self.backend.name)
+        decision = paused_decision(action, backend=self.backend.name)
+        return None if decision is None else self._versioned(decision)
 
     def evaluate(self, action: ActionRequest) -> Decision:
         with telemetry.decision_span(action) as span:
-            return _traced(span, action, self.paused(action) or self.backend.evaluate(action))
+            return _traced(span, action, self._versioned(self.paused(action) or self.backend.evaluate(action)))
 
     def recheck(self, action: ActionRequest) -> Decision:
         """The re-check of an approved call just before it runs: a pause blocks it too."""
         decide = getattr(self.backend, "recheck", None) or self.backend.evaluate
         with telemetry.decision_span(action, recheck=True) as span:
-            return _traced(span, action, self.paused(action) or decide(action))
+            return _traced(span, action, self._versioned(self.paused(action) or decide(action)))
+
+    def _versioned(self, decision: Decision) -> Decision:
+        if self.policy_version is None or decision.policy_version is not None:
+            return decision
+        return dataclasses.replace(decision, policy_version=self.policy_version)
 
 
 def _traced(span: Any, action: ActionRequest, decision: Decision) -> Decision:

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 TOOL_FORM = {"name": "lookup_order", "callable_path": "governance.demo_tools.lookup_order", "description": "",
              "enabled": "on", "domain": "customer_transactions", "actor": "", "decision_mode": "submit",
              "value_argument": "", "target_argument": "", "approve_above": "", "block_above": "",
-             "schema_override": "", "redact_fields": ""}
+             "schema_override": "", "redact_fields": "", "version_comment": "register the lookup"}
 
 
 def post_tool(client, **changes):
@@ -96,7 +96,7 @@ def test_tool_redact_fields_must_be_arguments(admin_client):
 
 
 def test_policy_with_syntax_error_refused_with_line(admin_client):
-    response = admin_client.post(reverse("admin:governance_policy_add"), {
+    response = admin_client.post(reverse("admin:governance_policy_add"), {"version_comment": "a test policy",
         "name": "broken", "description": "", "enabled": "on",
         "cedar": "permit(principal, action, resource);\nforbid(principal, action ==, resource);"})
     assert "policy &#x27;broken&#x27;, line 2: " in response.content.decode()
@@ -105,7 +105,7 @@ def test_policy_with_syntax_error_refused_with_line(admin_client):
 
 def test_policy_naming_unknown_tool_refused(admin_client):
     post_tool(admin_client)
-    response = admin_client.post(reverse("admin:governance_policy_add"), {
+    response = admin_client.post(reverse("admin:governance_policy_add"), {"version_comment": "a test policy",
         "name": "typo", "description": "", "enabled": "on",
         "cedar": 'permit(principal, action == Action::"lookup_ordr", resource);'})
     assert "unrecognized action" in response.content.decode()
@@ -114,7 +114,7 @@ def test_policy_naming_unknown_tool_refused(admin_client):
 
 def test_policy_error_on_the_third_line_of_a_statement_is_reported_on_that_line(admin_client):
     post_tool(admin_client)
-    response = admin_client.post(reverse("admin:governance_policy_add"), {
+    response = admin_client.post(reverse("admin:governance_policy_add"), {"version_comment": "a test policy",
         "name": "lookups", "description": "", "enabled": "on",
         "cedar": 'permit(principal, action == Action::"lookup_order", resource)\n'
                  'when { context.domain == "customer_transactions" &&\n'
