@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from governance import pauses, permissions
+from governance import pauses
 
-from . import services
+from . import quorum, services
 from .forms import PauseForm, ResolveForm
 from .models import ApprovalRequest
 
@@ -106,6 +106,5 @@ def detail(request, approval_id: int) -> HttpResponse:
         else:
             status = 400
         approval.refresh_from_db()
-    context = {"approval": approval, "form": form, "can_resolve": approval.is_pending
-               and permissions.may_resolve(request.user, approval)}
+    context = {"approval": approval, "form": form, **quorum.page_context(request.user, approval)}
     return TemplateResponse(request, "approvals/detail.html", context, status=status)

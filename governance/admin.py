@@ -37,14 +37,15 @@ class VisibleRunsAdmin(ReadOnlyAdmin):
 
 @admin.register(ToolRegistration)
 class ToolRegistrationAdmin(admin.ModelAdmin):
-    list_display = ("name", "callable_path", "domain", "approve_above", "block_above", "enabled")
+    list_display = ("name", "callable_path", "domain", "approve_above", "block_above", "approvals_needed", "enabled")
     list_filter = ("enabled", "domain", "decision_mode")
     search_fields = ("name", "callable_path", "description")
     readonly_fields = ("generated_schema",)
     actions = ["pause_tools"]
     fields = ("name", "callable_path", "description", "enabled", "domain", "actor", "decision_mode",
-              "value_argument", "target_argument", "approve_above", "block_above", "redact_fields", "schema_override",
-              "generated_schema")
+              "value_argument", "target_argument", "approve_above", "block_above", "approvals_needed",
+              "reviewer_groups", "redact_fields", "schema_override", "generated_schema")
+    filter_horizontal = ("reviewer_groups",)
 
     @admin.display(description="Generated schema")
     def generated_schema(self, obj: ToolRegistration) -> str:
@@ -115,3 +116,4 @@ class PolicyAdmin(admin.ModelAdmin):
 @admin.register(DomainDefault)
 class DomainDefaultAdmin(admin.ModelAdmin):
     list_display = ("domain", "outcome")
+    filter_horizontal = ("reviewer_groups",)

@@ -82,12 +82,13 @@ def test_expired_request_says_it_expired(client, operator, paused):
 
 def test_approving_through_the_page_costs_a_fixed_number_of_queries(client, paused, reviewer, monkeypatch,
                                                                    django_assert_num_queries):
-    """Session, user, permissions (2), the request with its run (read once), the conditional UPDATE, and
-    its audit record (the tool's context and the record: no chain head, the sealer chains it later), with
-    the savepoints of the atomic blocks."""
+    """Session, user, permissions (2), the request with its run (read once), who may vote on it and how
+    many approvals its tool needs (one query, approvals/quorum.py: 10 became 11 with reviewer groups and
+    quorums), the conditional UPDATE, and its audit record (the tool's context and the record: no chain
+    head, the sealer chains it later), with the savepoints of the atomic blocks."""
     monkeypatch.setattr("audit.recorders._tool_contexts", {})  # the tool's domain/actor is read, not cached
     client.force_login(reviewer)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         response = client.post(reverse("approvals:detail", args=[paused.pk]), {"resolution": "approved"})
     assert response.status_code == 302
     assert ApprovalRequest.objects.get(pk=paused.pk).status == "approved"
