@@ -111,6 +111,11 @@ def progress(approval: ApprovalRequest, needed: int | None = None) -> Progress:
     return Progress(needed or 1, _approved_by(approval))
 
 
+def counted(approval: ApprovalRequest) -> str:
+    """What a reviewer is told when their approval was counted and the request waits for more."""
+    return f"{approval.tool}: your approval is counted ({progress(approval)}); it waits for another reviewer."
+
+
 def page_context(user: Any, approval: ApprovalRequest) -> dict[str, Any]:
     """What the request's page shows of who decides it: `can_resolve` (whether `user` may approve or deny it
     now), `quorum` (a Progress, None for a tool needing one approval) and `already_approved`. Two queries

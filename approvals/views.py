@@ -90,7 +90,7 @@ def detail(request, approval_id: int) -> HttpResponse:
         if form.is_valid():
             reason = form.cleaned_data["deny_reason"]
             try:
-                services.resolve_approval(
+                resolved = services.resolve_approval(
                     approval=approval, reviewer=request.user, resolution=form.cleaned_data["resolution"],
                     comment=form.cleaned_data["comment"], deny_reason_id=reason.pk if reason else None,
                 )
@@ -101,7 +101,8 @@ def detail(request, approval_id: int) -> HttpResponse:
                 messages.error(request, str(exc))
                 status = 409
             else:
-                messages.success(request, f"{approval.tool}: {form.cleaned_data['resolution']}.")
+                messages.success(request, quorum.counted(resolved) if resolved.is_pending
+                                 else f"{approval.tool}: {form.cleaned_data['resolution']}.")
                 return redirect("approvals:detail", approval_id=approval.pk)
         else:
             status = 400
