@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from approvals import reviewer_groups
 from approvals import services as approvals
 from approvals.models import ApprovalRequest
 from governance.models import DomainDefault, ToolRegistration
@@ -135,3 +136,13 @@ def test_queue_query_count_with_reviewer_groups_does_not_grow_with_rows(reviewer
     body = reviewer_page(reverse("approvals:queue"), queries=7)
 
     assert body.count("review</a>") == rows
+
+
+def test_people_told_about_a_request_are_those_who_may_decide_it(people):
+    _rita, _rob, approval = people
+    approval = ApprovalRequest.objects.select_related("run").get(pk=approval.pk)
+    everyone = [user.username for user in reviewer_groups.who_may_decide(approval)]
+    _restrict_tool()
+
+    assert (everyone, [user.username for user in reviewer_groups.who_may_decide(approval)]) == (
+        ["rita", "rob"], ["rita"])
