@@ -190,20 +190,9 @@ def test_quorum_second_click_of_the_same_reviewer_gets_409_with_message(client, 
     assert "You have already approved this request (1 of 2 approvals: rita)" in response.content.decode()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_quorum_two_reviewers_casting_the_last_approval_at_once_resolve_it_once(monkeypatch):
-    """2 of 3: rita approved earlier; rob and sam approve at the same moment. The first to lock the request
-    is held until the other is seen waiting on that lock (PostgreSQL's pg_locks), so the race is real."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs two concurrent write transactions: SQLite has one at a time")
-    register_demo_tools() if not ToolRegistration.objects.exists() else None
-    demo_tools.EXECUTIONS.clear()
-    ToolRegistration.objects.filter(name="refund_payment").update(approvals_needed=2)
-    rita, rob, sam = (make_user(name, reviewer=True) for name in ("rita", "rob", "sam"))
-    run = start_run_now(make_user("olivia"), "Refund order ord_8 for 300", tools=("refund_payment",))
-    approval = ApprovalRequest.objects.get(run=run)
-    _approve(approval, rita)
-
+def _race_on_postgresql(approval, users, monkeypatch) -> list[str]:
+    """`users` approve at the same moment; what each was told, sorted. The first to lock the request is held
+    until the other is seen waiting on that lock (pg_stat_activity), so the two calls really overlap."""
     holding, release, outcomes = threading.Event(), threading.Event(), []
     counted = quorum._approved_by
 
@@ -217,13 +206,13 @@ def test_quorum_two_reviewers_casting_the_last_approval_at_once_resolve_it_once(
 
     def click(user):
         try:
-            outcomes.append((user.username, _approve(approval, user).status))
+            outcomes.append(_approve(approval, user).status)
         except approvals.AlreadyResolved as exc:
-            outcomes.append((user.username, str(exc)[:len("Already approved by ")]))
+            outcomes.append(str(exc)[:len("Already approved by ")])
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=click, args=(user,)) for user in (rob, sam)]
+    threads = [threading.Thread(target=click, args=(user,)) for user in users]
     for thread in threads:
         thread.start()
     assert holding.wait(20)
@@ -239,11 +228,43 @@ def test_quorum_two_reviewers_casting_the_last_approval_at_once_resolve_it_once(
     release.set()
     for thread in threads:
         thread.join(30)
+    return sorted(outcomes)
 
-    assert sorted(status for _name, status in outcomes) == ["Already approved by ", "approved"]
-    worker.resume_run(run_id=run.pk)
-    worker.resume_run(run_id=run.pk)
+
+def _two_of_three_on_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs two concurrent write transactions: SQLite has one at a time")
+    register_demo_tools() if not ToolRegistration.objects.exists() else None
+    demo_tools.EXECUTIONS.clear()
+    ToolRegistration.objects.filter(name="refund_payment").update(approvals_needed=2)
+    reviewers = [make_user(name, reviewer=True) for name in ("rita", "rob", "sam")]
+    run = start_run_now(make_user("olivia"), "Refund order ord_8 for 300", tools=("refund_payment",))
+    return ApprovalRequest.objects.get(run=run), reviewers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_quorum_two_reviewers_casting_the_last_approval_at_once_resolve_it_once(monkeypatch):
+    """2 of 3: rita approved earlier; rob and sam approve at the same moment: one resolves it, the other is
+    told it is already approved, and the call runs once."""
+    approval, (rita, rob, sam) = _two_of_three_on_postgresql()
+    _approve(approval, rita)
+
+    assert _race_on_postgresql(approval, (rob, sam), monkeypatch) == ["Already approved by ", "approved"]
+    worker.resume_run(run_id=approval.run_id)
+    worker.resume_run(run_id=approval.run_id)
     assert [e["order_id"] for e in _refunds()] == ["ord_8"]
     assert ApprovalVote.objects.filter(approval=approval).count() == 2
     assert AuditRecord.objects.filter(approval_id=approval.pk, status="approved").count() == 1
-    assert Run.objects.get(pk=run.pk).status == RunStatus.COMPLETED
+    assert Run.objects.get(pk=approval.run_id).status == RunStatus.COMPLETED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_quorum_first_two_approvals_at_once_still_make_the_quorum(monkeypatch):
+    """2 of 3, nobody yet: rob and sam approve at the same moment. Counted one at a time, the second sees the
+    first's vote and resolves it (counted side by side, each would see only its own and it would wait forever)."""
+    approval, (_rita, rob, sam) = _two_of_three_on_postgresql()
+
+    assert _race_on_postgresql(approval, (rob, sam), monkeypatch) == ["approved", "pending"]
+    worker.resume_run(run_id=approval.run_id)
+    assert [e["order_id"] for e in _refunds()] == ["ord_8"]
+    assert ApprovalRequest.objects.get(pk=approval.pk).status == "approved"
