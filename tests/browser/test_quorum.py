@@ -30,11 +30,10 @@ print(ToolExecution.objects.filter(run__prompt__contains="ord_77", tool="refund_
 
 
 def manage_shell(stack, code: str) -> str:
-    """`manage.py shell -c CODE` against the stack's database; returns the last line it printed (the shell
-    first says what it imported)."""
+    """`manage.py shell -c CODE` against the stack's database (the environment devtools.embedded.launch
+    gives the stack); returns the last line it printed (the shell first says what it imported)."""
     env = {**os.environ, "GOVERNANCE_VAR_DIR": str(stack["var_dir"]), "GOVERNANCE_PROFILE": "embedded",
            "DJANGO_SETTINGS_MODULE": "config.settings", "CACHE_BACKEND": "locmem"}
-    env.pop("DATABASE_URL", None)
     done = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True,
                           capture_output=True, text=True)
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
