@@ -25,7 +25,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from approvals.models import ApprovalRequest, ApprovalStatus
-from approvals.services import AlreadyResolved, NotAllowed, resolve_approval
+from approvals.services import AlreadyApproved, AlreadyResolved, NotAllowed, resolve_approval
 from runs.models import RunOrigin
 
 from .models import AgentKey, AgentKeyRole
@@ -129,6 +129,8 @@ def resolve(*, key: AgentKey, request_id: str, resolution: str, comment: str, ba
                                     via=f"API key {key.name} (gd_live_{key.prefix}_…)")
     except NotAllowed as exc:
         raise ResolveRefused(403, str(exc)) from None
+    except AlreadyApproved as exc:  # this key's user has approved; the request waits for other reviewers
+        raise ResolveRefused(409, str(exc)) from None
     except AlreadyResolved as exc:
         approval = find(key, request_id)
         if approval.status != wanted:

@@ -28,6 +28,7 @@ from governance import permissions
 from governance.models import Policy, ToolRegistration
 from governance.redaction import REDACTED
 
+from . import quorum
 from .models import ApprovalRequest
 
 EARLIER_SHOWN = 10
@@ -114,7 +115,7 @@ def review_context(approval: ApprovalRequest, user) -> dict[str, Any]:
         "approval": approval,
         "run": approval.run,
         "state": live_state(approval),
-        "can_resolve": approval.is_pending and permissions.may_resolve(user, approval),
+        **quorum.page_context(user, approval),  # can_resolve (reviewer groups, quorum votes), quorum, already_approved
         "policies": _policies(approval.policy_ids),
         "target_name": target_name,
         "target": target,

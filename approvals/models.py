@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from governance import permissions
 
+from . import reviewer_groups
+
 
 class ApprovalStatus(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -46,8 +48,13 @@ class ApprovalRequestQuerySet(models.QuerySet):
         return self.filter(permissions.visible_runs(user, through="run__"))
 
     def queue_for(self, user) -> ApprovalRequestQuerySet:
-        """What the user's approvals queue lists and the nav count counts: pending requests they may see."""
-        return self.pending().visible_to(user)
+        """What the user's approvals queue lists and the nav count counts: pending requests they may see; for a
+        reviewer, only those they may decide (their tool's or domain's reviewer groups, approvals/reviewer_groups.py)
+        and have not approved yet (a quorum's, approvals/quorum.py). Still one query."""
+        pending = self.pending().visible_to(user)
+        if not permissions.is_reviewer(user):
+            return pending
+        return reviewer_groups.with_domain(pending).filter(reviewer_groups.allowing(user)).exclude(votes__reviewer=user)
 
     def listed(self) -> ApprovalRequestQuerySet:
         """The first 100, newest first, with their runs and who started them (for the queue's rows)."""
@@ -244,3 +251,22 @@ class GrantUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tool} call {self.call_id} settled by grant #{self.grant_id}"
+
+
+class ApprovalVote(models.Model):
+    """One reviewer's approval of a request whose tool needs more than one (its quorum, approvals/quorum.py).
+
+    One row per reviewer and request; the request moves to approved on the vote that makes the quorum.
+    """
+
+    approval = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="votes")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    voted_at = models.DateTimeField(default=timezone.now)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["voted_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["approval", "reviewer"], name="approval_vote_once_per_reviewer")]
+
+    def __str__(self) -> str:
+        return f"approval #{self.approval_id} by user {self.reviewer_id}"

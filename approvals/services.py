@@ -23,23 +23,13 @@ from django.utils import timezone
 from audit.recorders import record_approval_resolution
 from governance import permissions
 
+from . import quorum
+from .errors import AlreadyApproved, AlreadyResolved, ApprovalError, NotAllowed  # noqa: F401 -- callers catch them here
 from .models import ApprovalRequest, ApprovalStatus, DenyReason, ResolutionCause
 from .signals import approval_requested, approval_resolved
 
 if TYPE_CHECKING:
     from .edits import AppliedEdit
-
-
-class ApprovalError(Exception):
-    """A resolution that cannot be made; the message is meant for the reviewer."""
-
-
-class NotAllowed(ApprovalError):
-    pass
-
-
-class AlreadyResolved(ApprovalError):
-    pass
 
 
 def arguments_digest(tool: str, arguments: dict[str, Any]) -> str:
@@ -124,11 +114,14 @@ def resolve_approval(
 
     Side effects: the request row moves to approved/denied, resolved by the reviewer (cause "review")
     with time and comment, its audit record (naming `via`, the API key an integration used, if any), and
-    `approval_resolved` (runs queues the resume after commit).
+    `approval_resolved` (runs queues the resume after commit). A tool needing several approvals (approvals/
+    quorum.py) counts this one as a vote and resolves only on the one that makes its quorum; a denial
+    resolves at once. Only the tool's (or domain's) reviewer groups may decide (approvals/reviewer_groups.py).
     Give `approval_id`, or the `approval` row the caller has just read with its run (the page has),
-    which spares reading it again. Raises NotAllowed (no permission, own run, unknown id) or
-    AlreadyResolved. `edit`: an approval of the call with a reviewer's edited arguments (approvals/edits.py
-    builds it; the row and the audit record then keep both argument sets).
+    which spares reading it again. Raises NotAllowed (no permission, own run, not in its reviewer groups,
+    unknown id), AlreadyApproved (this reviewer's vote is in; it waits for others) or AlreadyResolved.
+    `edit`: an approval of the call with a reviewer's edited arguments (approvals/edits.py builds it; the
+    row and the audit record then keep both argument sets).
     """
     if resolution not in ("approved", "denied"):
         raise ApprovalError(f"resolution must be 'approved' or 'denied', not {resolution!r}")
@@ -140,12 +133,16 @@ def resolve_approval(
         if permissions.is_reviewer(reviewer):
             raise NotAllowed("you started this run, so someone else must review its requests")
         raise NotAllowed("only members of the reviewers group may approve or deny")
+    needed = quorum.checked(reviewer, approval)  # its reviewer groups, and one voice per reviewer
     comment = _comment_with_reason(comment.strip(), deny_reason_id if resolution == "denied" else None)
     resolved = {"status": resolution, "resolved_by": reviewer, "cause": ResolutionCause.REVIEW,
                 "resolved_at": timezone.now(), "comment": comment}
     if edit is not None and resolution == "approved":
         resolved.update(edit.row_fields())
     with transaction.atomic():
+        if resolution == "approved" and needed > 1 and not quorum.approve(
+                approval=approval, reviewer=reviewer, needed=needed, comment=comment, via=via):
+            return approval  # one more approval counted; the request waits for the rest of its quorum
         # The conditional UPDATE is the claim: a second click, or a second reviewer, changes no row.
         changed = ApprovalRequest.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(**resolved)
         if changed != 1:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from governance import pauses
 
-from . import services
+from . import quorum, services
 from .context import next_to_decide, review_context
 from .forms import PauseForm, ResolveForm
 from .models import ApprovalRequest
@@ -94,7 +94,7 @@ def detail(request, approval_id: int) -> HttpResponse:
         if form.is_valid():
             reason = form.cleaned_data["deny_reason"]
             try:
-                services.resolve_approval(
+                resolved = services.resolve_approval(
                     approval=approval, reviewer=request.user, resolution=form.cleaned_data["resolution"],
                     comment=form.cleaned_data["comment"], deny_reason_id=reason.pk if reason else None,
                 )
@@ -105,7 +105,8 @@ def detail(request, approval_id: int) -> HttpResponse:
                 messages.error(request, str(exc))
                 status = 409
             else:
-                messages.success(request, f"{approval.tool}: {form.cleaned_data['resolution']}.")
+                messages.success(request, quorum.counted(resolved) if resolved.is_pending
+                                 else f"{approval.tool}: {form.cleaned_data['resolution']}.")
                 return _to_next(request, approval)
         else:
             status = 400

@@ -118,10 +118,7 @@ def record_approval_resolution(approval, *, reviewer: str = "", via: str = "", e
     an approver integration resolved it with. An approval with edited arguments keeps both: `arguments`
     (what the model asked for), `edited_arguments` (what the reviewer approved) and `changes` ("field:
     old -> new"), all as shown (redacted)."""
-    domain, actor = _tool_context(approval.tool)
-    decision = approval.decision if isinstance(approval.decision, dict) else {}
-    if decision.get("source") == "api":
-        domain, actor = decision.get("domain") or domain, decision.get("actor") or actor
+    domain, actor = _approval_context(approval)
     details = {"arguments": approval.arguments, "comment": approval.comment}
     if via:
         details["via"] = via
@@ -146,6 +143,32 @@ def record_grant(*, what: str, grant_id: int, effect: str, tool: str, scope: str
         reviewer=by, run_id=run_id, approval_id=approval_id, call_id=call_id, reason=reason,
         details={"grant_id": grant_id, "effect": effect, "scope": scope},
     )
+
+
+def record_approval_vote(approval, *, reviewer: str, approved_by: list[str], needed: int, comment: str = "",
+                         via: str = "") -> AuditRecord:
+    """The audit record of one reviewer's approval of a request that needs several (a quorum,
+    approvals/quorum.py): status "vote", with who has approved so far. The request's resolution gets its
+    own record (`record_approval_resolution`) when the quorum is made."""
+    domain, actor = _approval_context(approval)
+    details = {"arguments": approval.arguments, "comment": comment, "approved_by": approved_by, "needed": needed}
+    if via:
+        details["via"] = via
+    return _append(
+        kind=AuditKind.APPROVAL, decision=AuditDecision.APPROVED, status="vote", tool=approval.tool, actor=actor,
+        domain=domain, reviewer=reviewer, run_id=approval.run_id, approval_id=approval.pk, call_id=approval.call_id,
+        policy_ids=", ".join(approval.policy_ids or []),
+        reason=f"{len(approved_by)} of {needed} approvals: {', '.join(approved_by)}", details=details,
+    )
+
+
+def _approval_context(approval) -> tuple[str, str]:
+    """The domain and actor of a request: its tool's, or, for a remote agent's, those its call named."""
+    domain, actor = _tool_context(approval.tool)
+    decision = approval.decision if isinstance(approval.decision, dict) else {}
+    if decision.get("source") == "api":
+        domain, actor = decision.get("domain") or domain, decision.get("actor") or actor
+    return domain, actor
 
 
 def record_remote_decision(

@@ -115,15 +115,17 @@ def changes_html(changes) -> str:
 
 @admin.register(ToolRegistration)
 class ToolRegistrationAdmin(VersionedAdmin):
-    list_display = ("name", "callable_path", "domain", "approve_above", "block_above", "enabled")
+    list_display = ("name", "callable_path", "domain", "approve_above", "block_above", "approvals_needed", "enabled")
     list_filter = ("enabled", "domain", "decision_mode")
     search_fields = ("name", "callable_path", "description")
     readonly_fields = ("generated_schema", "version_history")
     actions = ["pause_tools"]
     version_kind = PolicySetChange.Kind.TOOL
     fields = ("name", "callable_path", "description", "enabled", "domain", "actor", "decision_mode",
-              "value_argument", "target_argument", "approve_above", "block_above", "redact_fields", "schema_override",
-              "generated_schema", "version_comment", "version_history")
+              "value_argument", "target_argument", "approve_above", "block_above", "approvals_needed",
+              "reviewer_groups", "redact_fields", "schema_override", "generated_schema", "version_comment",
+              "version_history")
+    filter_horizontal = ("reviewer_groups",)
 
     @admin.display(description="Generated schema")
     def generated_schema(self, obj: ToolRegistration) -> str:
@@ -197,7 +199,8 @@ class PolicyAdmin(VersionedAdmin):
 @admin.register(DomainDefault)
 class DomainDefaultAdmin(VersionedAdmin):
     list_display = ("domain", "outcome")
-    fields = ("domain", "outcome", "version_comment", "version_history")
+    fields = ("domain", "outcome", "reviewer_groups", "version_comment", "version_history")
+    filter_horizontal = ("reviewer_groups",)
     readonly_fields = ("version_history",)
     version_kind = PolicySetChange.Kind.DOMAIN_DEFAULT
     version_name_field = "domain"

@@ -3,6 +3,8 @@
 `ToolRegistration.clean()` imports the callable (only under the configured module prefixes) and
 generates its strict JSON schema; `Policy.clean()` parses and validates the Cedar text. A tool that
 does not import, or a policy that does not validate, cannot be saved. `Pause` is the kill switch.
+A tool's `approvals_needed` (its quorum) and the reviewer groups of a tool or a domain say who decides
+its approval requests (approvals/quorum.py, approvals/reviewer_groups.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import UTC
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -64,6 +66,16 @@ class ToolRegistration(models.Model):
         help_text="Argument fields whose values are shown and stored as [redacted] in run pages, approval "
         "pages and the audit log, as dotted paths separated by commas (e.g. card_number, customer.email). "
         "The tool itself still receives the real values.",
+    )
+    approvals_needed = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)],
+        help_text="How many reviewers must approve a call of this tool before it runs (a quorum): each a different "
+        "person, none of them whoever started the run. One denial ends the request.",
+    )
+    reviewer_groups = models.ManyToManyField(
+        "auth.Group", blank=True, related_name="+",
+        help_text="Only reviewers in one of these groups may decide this tool's requests. Empty: its domain's "
+        "reviewer groups, else every reviewer.",
     )
     enabled = models.BooleanField(default=True, help_text="A disabled tool is not offered and never runs.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -134,7 +146,8 @@ class Policy(models.Model):
 
 
 class DomainDefault(models.Model):
-    """What the engine decides in a domain when no policy matches (fail closed unless changed)."""
+    """A domain's settings: what the engine decides there when no policy matches (fail closed unless changed),
+    and which reviewer groups decide its requests."""
 
     class Outcome(models.TextChoices):
         BLOCKED = "blocked", "Blocked"
@@ -143,6 +156,11 @@ class DomainDefault(models.Model):
 
     domain = models.CharField(max_length=100, unique=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.BLOCKED)
+    reviewer_groups = models.ManyToManyField(
+        "auth.Group", blank=True, related_name="+",
+        help_text="Only reviewers in one of these groups may decide requests in this domain, unless the tool "
+        "names its own reviewer groups. Empty: every reviewer.",
+    )
 
     def __str__(self) -> str:
         return f"{self.domain}: {self.outcome}"

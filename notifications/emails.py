@@ -2,7 +2,8 @@
 embedded profile, SMTP in production).
 
 New requests, reminders and escalations go to the reviewers who may decide the request
-(`governance.permissions.who_may_resolve`); a resolution or an expiry goes to whoever started the run.
+(`approvals.reviewer_groups.who_may_decide`: the reviewers `governance.permissions` allows, in the
+tool's or domain's reviewer groups when those are set); a resolution or an expiry goes to whoever started the run.
 One message per recipient (nobody sees the others' addresses); people without an email address are
 skipped. The only link is the request's page (notifications/events.py).
 """
@@ -16,8 +17,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.template.loader import render_to_string
 
+from approvals import reviewer_groups
 from approvals.models import ApprovalRequest
-from governance import permissions
 
 from . import events
 
@@ -25,7 +26,7 @@ from . import events
 def recipients(kind: str, approval: Any) -> list[Any]:
     """The people an event about this request is emailed to."""
     if kind in events.FOR_REVIEWERS:
-        people = permissions.who_may_resolve(approval)
+        people = reviewer_groups.who_may_decide(approval)
     else:
         people = [approval.run.started_by] if approval.run.started_by_id else []
     return [person for person in people if person.email and person.is_active]

@@ -13,6 +13,7 @@ from django.contrib.auth.models import Permission
 from approvals.models import ApprovalRequest
 from approvals.services import resolve_approval
 from audit.models import AuditKind, AuditRecord
+from governance.models import ToolRegistration
 from tests.agents.support import api_state as state
 from tests.factories import make_agent_key, make_user
 
@@ -197,6 +198,17 @@ def test_resolving_again_the_same_way_answers_the_resolution_and_the_other_way_i
     assert (other.status_code, other.json()["detail"].startswith("Already denied by alice at ")) == (409, True)
     assert state() == before
     assert [status for status, _ in refusals()] == ["409"]
+
+
+def test_an_approver_keys_vote_toward_a_quorum_leaves_it_pending_and_a_second_is_409(post, raised, approver):
+    ToolRegistration.objects.filter(name="refund_payment").update(approvals_needed=2)
+    request_id = raised()
+    first = post(f"/approvals/{request_id}/resolve", {"resolution": "approved"}, approver[1])
+    again = post(f"/approvals/{request_id}/resolve", {"resolution": "approved"}, approver[1])
+    assert (first.status_code, first.json()["status"]) == (200, "pending")
+    assert (again.status_code, again.json()) == (409, {"detail": "You have already approved this request (1 of 2 "
+                                                                 "approvals: alice); another reviewer must decide it."})
+    assert ApprovalRequest.objects.get().status == "pending"
 
 
 def test_an_approver_whose_user_is_no_reviewer_is_403(post, raised, demo_tools_registered):

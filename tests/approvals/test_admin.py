@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from approvals.models import ApprovalRequest
+from approvals.models import ApprovalRequest, ApprovalVote
 from runs.models import Run
 from tests.factories import make_user
 
@@ -41,3 +41,13 @@ def test_admin_list_of_a_reviewer_shows_every_request(client):
     body = client.get(reverse("admin:approvals_approvalrequest_changelist")).content.decode()
 
     assert [reverse("admin:approvals_approvalrequest_change", args=[r.pk]) in body for r in requests] == [True, True]
+
+
+def test_admin_page_of_a_quorum_request_lists_who_approved(admin_client):
+    approval = _request_on_a_run_of(make_user("owen"), "call_quorum")
+    ApprovalVote.objects.create(approval=approval, reviewer=make_user("rita", reviewer=True), comment="checked")
+
+    body = admin_client.get(reverse("admin:approvals_approvalrequest_change", args=[approval.pk])).content.decode()
+
+    assert "rita" in body
+    assert "checked" in body

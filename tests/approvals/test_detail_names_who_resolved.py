@@ -82,13 +82,14 @@ def test_expired_request_says_it_expired(client, operator, paused):
 
 def test_approving_through_the_page_costs_a_fixed_number_of_queries(client, paused, reviewer, monkeypatch,
                                                                    django_assert_num_queries):
-    """Session, user, permissions (2), the request with its run (read once), the conditional UPDATE, and
-    its audit record (the tool's context and the record: no chain head, the sealer chains it later), with
-    the savepoints of the atomic blocks; then the reviewer's queue, for the next request to decide (11, was 10
-    before the page sent the reviewer on: issue 13)."""
+    """Session, user, permissions (2), the request with its run (read once), who may vote on it and how
+    many approvals its tool needs (one query, approvals/quorum.py), the conditional UPDATE, and its audit
+    record (the tool's context and the record: no chain head, the sealer chains it later), with the
+    savepoints of the atomic blocks; then the reviewer's queue, for the next request to decide. 10 before
+    issue 13; +1 for reviewer groups and quorums, +1 for sending the reviewer on to the next request."""
     monkeypatch.setattr("audit.recorders._tool_contexts", {})  # the tool's domain/actor is read, not cached
     client.force_login(reviewer)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         response = client.post(reverse("approvals:detail", args=[paused.pk]), {"resolution": "approved"})
     assert response.status_code == 302
     assert ApprovalRequest.objects.get(pk=paused.pk).status == "approved"

@@ -12,7 +12,7 @@ from django.contrib.auth.forms import ReadOnlyPasswordHashField
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import Group, User
 from django.db import transaction
-from django.forms import MultiWidget
+from django.forms import ModelMultipleChoiceField, MultipleChoiceField, MultiWidget
 from django.urls import reverse
 
 from approvals.demo_data import seed_demo
@@ -41,6 +41,8 @@ def admin_form_data(client, url: str, **changes) -> dict:
         if isinstance(widget, MultiWidget):
             for index, part in enumerate(widget.decompress(value)):
                 data[f"{bound.html_name}_{index}"] = "" if part is None else str(part)
+        elif isinstance(bound.field, MultipleChoiceField | ModelMultipleChoiceField) and not value:
+            continue  # a browser sends nothing for an empty multiple choice (a tool's reviewer groups)
         elif isinstance(value, list | tuple):
             data[bound.html_name] = [str(v) for v in value]
         elif isinstance(value, bool):
@@ -108,6 +110,7 @@ def test_tool_registered_in_admin_records_every_field(admin_client):
         "description": "Look up an order's status (read-only).", "schema": tool.schema, "schema_override": None,
         "value_argument": "", "target_argument": "", "domain": "customer_transactions", "actor": "",
         "decision_mode": "submit", "approve_above": None, "block_above": None, "redact_fields": "", "enabled": True,
+        "approvals_needed": 1,
     })
     assert record.details_data["object_id"] == str(tool.pk)
     assert record.reason == "tool registration “lookup_order” created"

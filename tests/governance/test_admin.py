@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from governance.models import Policy, ToolRegistration
@@ -13,7 +14,8 @@ pytestmark = pytest.mark.django_db
 TOOL_FORM = {"name": "lookup_order", "callable_path": "governance.demo_tools.lookup_order", "description": "",
              "enabled": "on", "domain": "customer_transactions", "actor": "", "decision_mode": "submit",
              "value_argument": "", "target_argument": "", "approve_above": "", "block_above": "",
-             "schema_override": "", "redact_fields": "", "version_comment": "register the lookup"}
+             "schema_override": "", "redact_fields": "", "approvals_needed": "1",
+             "version_comment": "register the lookup"}
 
 
 def post_tool(client, **changes):
@@ -131,3 +133,17 @@ def test_history_admins_refuse_add_and_delete(admin_client):
     assert admin_client.get(reverse("admin:audit_auditrecord_add")).status_code == 403
     assert admin_client.get(reverse("admin:audit_auditrecord_changelist")).status_code == 200
     assert Run.objects.count() == 0
+
+
+def test_tool_quorum_and_reviewer_groups_saved(admin_client):
+    payments = Group.objects.create(name="payments")
+    response = post_tool(admin_client, approvals_needed="2", reviewer_groups=[str(payments.pk)])
+    assert response.status_code == 302
+    tool = ToolRegistration.objects.get(name="lookup_order")
+    assert (tool.approvals_needed, list(tool.reviewer_groups.all())) == (2, [payments])
+
+
+def test_tool_quorum_of_zero_refused(admin_client):
+    response = post_tool(admin_client, approvals_needed="0")
+    assert "Ensure this value is greater than or equal to 1." in response.content.decode()
+    assert ToolRegistration.objects.count() == 0
