@@ -28,6 +28,7 @@ from governance.assembly import build_guard, redact_call_arguments
 from governance.models import ToolRegistration
 from governance.redaction import REDACTED, SECRET, parse_paths
 
+from . import quorum
 from .models import ApprovalRequest
 from .services import AlreadyResolved, ApprovalError, NotAllowed, arguments_digest, resolve_approval
 from .signals import call_arguments_wanted
@@ -118,6 +119,7 @@ def approve_edited(*, approval: ApprovalRequest, reviewer, arguments: dict[str, 
     """
     if not permissions.may_resolve(reviewer, approval):
         raise NotAllowed("only reviewers may edit and approve, and not for runs they started")
+    quorum.check_sole_decider(reviewer, approval, what="editing")
     if not approval.is_pending:
         raise AlreadyResolved(f"Already {approval.outcome}; nothing was changed.")
     setup = setup or edit_setup(approval)

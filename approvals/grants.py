@@ -26,6 +26,7 @@ from audit.recorders import record_grant
 from governance import permissions
 from governance.guard import PendingApproval
 
+from . import quorum
 from .models import ApprovalRequest, Grant, GrantEffect, GrantScope, GrantUse
 from .services import ApprovalError, NotAllowed, resolve_approval
 
@@ -68,6 +69,8 @@ def resolve_with_grant(*, approval: ApprovalRequest, reviewer, resolution: Liter
     record and `approval_resolved`), the Grant row and its audit record. Raises NotAllowed,
     AlreadyResolved (nothing is granted), or ApprovalError for a scope or minutes that make no sense.
     """
+    if resolution == "approved":
+        quorum.check_sole_decider(reviewer, approval, what="an approve grant")
     if scope not in GrantScope.values:
         raise ApprovalError(f"a grant's scope is 'run' or 'actor', not {scope!r}")
     ends_at = None

@@ -80,6 +80,15 @@ def checked(user: Any, approval: ApprovalRequest) -> int:
     return rules.needed
 
 
+def check_sole_decider(user: Any, approval: ApprovalRequest, *, what: str) -> None:
+    """For what one reviewer settles alone (an edit, an approve grant): `user` must be in the request's
+    reviewer groups, and its tool must need a single approval. Raises NotAllowed or AlreadyApproved."""
+    needed = checked(user, approval)
+    if needed > 1:
+        raise NotAllowed(f"{approval.tool} needs {needed} approvals from different reviewers, so {what} is not "
+                         "offered: approve it, and the others approve it too")
+
+
 def approve(*, approval: ApprovalRequest, reviewer: Any, needed: int, comment: str, via: str = "") -> bool:
     """Count `reviewer`'s approval of a request needing `needed` (> 1) approvals; True when the caller's
     conditional UPDATE is to run now: this vote makes the quorum, or the request is no longer pending (the

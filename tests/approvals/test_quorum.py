@@ -171,10 +171,11 @@ def test_quorum_page_of_a_reviewer_who_approved_says_so_without_buttons(client, 
     client.force_login(rita)
 
     response = client.post(reverse("approvals:detail", args=[approval.pk]), {"resolution": "approved"})
-    body = client.get(response["Location"]).content.decode()
+    told = client.get(response["Location"]).content.decode()  # on to the next request (here: the queue)
+    body = client.get(reverse("approvals:detail", args=[approval.pk])).content.decode()
 
+    assert "refund_payment: your approval is counted (1 of 2 approvals: rita); it waits for another reviewer." in told
     assert '<strong id="quorum-progress">1 of 2 approvals: rita</strong>' in body
-    assert "refund_payment: your approval is counted (1 of 2 approvals: rita); it waits for another reviewer." in body
     assert "You have approved this request; another reviewer must decide it." in body
     assert 'id="approve"' not in body
 
