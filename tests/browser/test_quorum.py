@@ -53,8 +53,8 @@ def test_a_2_of_3_quorum_with_two_browsers_clicking_at_once(live_stack, chromium
     expect(first.locator("#quorum-progress")).to_have_text("0 of 2 approvals")
     first.fill("textarea[name=comment]", "amount matches the order")
     first.click("#approve")
-    expect(first.locator(".messages li").first).to_have_text("refund_payment: your approval is counted (1 of 2 approvals: "
-                                                    "reviewer); it waits for another reviewer.")
+    counted = "refund_payment: your approval is counted (1 of 2 approvals: reviewer); it waits for another reviewer."
+    expect(first.locator(".messages li").first).to_have_text(counted)
     first.goto(approval_url)  # the page sent the reviewer on to the next request (here: the queue)
     expect(first.locator("#quorum-progress")).to_have_text("1 of 2 approvals: reviewer")
     expect(first.locator("#quorum-voted")).to_have_text("You have approved this request; another reviewer must "
