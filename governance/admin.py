@@ -44,7 +44,7 @@ class ToolRegistrationAdmin(admin.ModelAdmin):
     actions = ["pause_tools"]
     fields = ("name", "callable_path", "description", "enabled", "domain", "actor", "decision_mode",
               "value_argument", "target_argument", "approve_above", "block_above", "redact_fields", "schema_override",
-              "generated_schema")
+              "generated_schema", "approval_window_seconds", "escalation_group")
 
     @admin.display(description="Generated schema")
     def generated_schema(self, obj: ToolRegistration) -> str:

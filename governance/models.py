@@ -11,7 +11,7 @@ from datetime import UTC
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -66,6 +66,17 @@ class ToolRegistration(models.Model):
         "The tool itself still receives the real values.",
     )
     enabled = models.BooleanField(default=True, help_text="A disabled tool is not offered and never runs.")
+    # Deadlines (approvals/deadlines.py): how long its requests wait, and who hears of them when nobody decided.
+    approval_window_seconds = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], verbose_name="approval window (seconds)",
+        help_text="How long a request for this tool waits for a decision: a reminder goes out at half of it, "
+        "and at its end the request escalates or expires. Empty: GOVERNANCE_APPROVAL_TTL_SECONDS.",
+    )
+    escalation_group = models.ForeignKey(
+        "auth.Group", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="At the end of the window an undecided request escalates once to this group (its members are "
+        "told and may decide it) with a new window of the same length, before it expires. Empty: it expires.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
