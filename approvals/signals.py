@@ -11,6 +11,9 @@ an email, a webhook) waits for that commit (`transaction.on_commit`).
   `notifications` announces the resolution or the expiry. It is not sent for the denials of a run
   that ended (cancelled or failed): nothing resumes such a run, and whoever ended it wrote the run's
   event in the same transaction.
+- `call_arguments_wanted`: approvals asks for the real arguments of the call a pending request waits on
+  (an edit needs them: the row keeps only the redacted ones it shows). `runs.receivers` answers from
+  the run's saved state; the answer is None when no worker's run waits on that call (a remote agent's).
 - `approval_reminder_due` and `approval_escalated`: sent by approvals/deadlines.py, once each per
   request: a reminder at half of its window, an escalation at its expiry when its tool has an
   escalation group. `notifications` emails the request's reviewers (after an escalation, the group's
@@ -23,5 +26,6 @@ from django.dispatch import Signal
 
 approval_requested = Signal()
 approval_resolved = Signal()
+call_arguments_wanted = Signal()
 approval_reminder_due = Signal()
 approval_escalated = Signal()

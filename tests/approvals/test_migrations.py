@@ -1,4 +1,4 @@
-"""The data migrations of approvals: what caused each resolution (0002), deadlines for pending requests (0003)."""
+"""The data migrations of approvals: what caused each resolution (0002), deadlines for pending requests (0005)."""
 
 from __future__ import annotations
 
@@ -37,13 +37,14 @@ def test_causes_and_the_canceller_are_read_from_the_rows(migrate):
                    "run_cancelled": ("run_cancelled", olivia.pk), "run_failed": ("run_failed", None), "": ("", None)}
 
 
-DEADLINES_BEFORE = [("approvals", "0002_resolved_by_and_cause"), RUNS]
-DEADLINES_AFTER = [("approvals", "0003_deadlines"), RUNS]
+DEADLINES_RUNS = ("runs", "0006_run_state_entries")  # approvals 0004 needs it
+DEADLINES_BEFORE = [("approvals", "0004_grants"), DEADLINES_RUNS]
+DEADLINES_AFTER = [("approvals", "0005_deadlines"), DEADLINES_RUNS]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_pending_requests_get_an_expiry_and_a_half_time(migrate, settings):
-    """approvals 0003: a pending request that had no expiry (the old TTL 0) gets the default window; every
+    """approvals 0005: a pending request that had no expiry (the old TTL 0) gets the default window; every
     pending one gets its half-time; resolved ones are left as they were."""
     from datetime import UTC, datetime, timedelta
 

@@ -21,7 +21,7 @@ def give_pending_requests_deadlines(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('approvals', '0002_resolved_by_and_cause'),
+        ('approvals', '0004_grants'),
         ('auth', '0012_alter_user_first_name_max_length'),
     ]
 
