@@ -43,9 +43,13 @@ class ApprovalRequestQuerySet(models.QuerySet):
     def overdue(self, now=None) -> ApprovalRequestQuerySet:
         return self.pending().filter(expires_at__isnull=False, expires_at__lte=now or timezone.now())
 
+    def reminder_due(self, now=None) -> ApprovalRequestQuerySet:
+        """Pending, past half-time and not reminded yet (approvals/deadlines.py)."""
+        return self.pending().filter(reminded_at=None, remind_at__isnull=False, remind_at__lte=now or timezone.now())
+
     def visible_to(self, user) -> ApprovalRequestQuerySet:
-        """The requests of the runs the user may see (governance.permissions)."""
-        return self.filter(permissions.visible_runs(user, through="run__"))
+        """The requests of the runs the user may see, and those escalated to their groups (governance.permissions)."""
+        return self.filter(permissions.visible_approvals(user))
 
     def queue_for(self, user) -> ApprovalRequestQuerySet:
         """What the user's approvals queue lists and the nav count counts: pending requests they may see; for a
@@ -93,6 +97,15 @@ class ApprovalRequest(models.Model):
     )
     original_digest = models.CharField(
         max_length=64, blank=True, help_text="Of an edited call: the digest of the arguments the model asked for.",
+    )
+    # Deadlines (approvals/deadlines.py): each moment is claimed once, by a conditional UPDATE.
+    remind_at = models.DateTimeField(null=True, blank=True, help_text="Half-time: when the reminder is due.")
+    reminded_at = models.DateTimeField(null=True, blank=True, help_text="When the half-time reminder was sent.")
+    escalated_at = models.DateTimeField(null=True, blank=True,
+                                        help_text="When it escalated at its first deadline (it escalates once).")
+    escalated_to = models.ForeignKey(
+        "auth.Group", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The tool's escalation group when it escalated: its members may decide it too.",
     )
 
     objects = ApprovalRequestQuerySet.as_manager()

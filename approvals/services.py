@@ -1,5 +1,5 @@
 """Approval requests: raising them for paused calls (a dashboard run's, or a remote agent's), and
-resolving them (by a reviewer or expiry).
+resolving them (by a reviewer or expiry; deadlines, reminders and escalation live in deadlines.py).
 
 A request moves out of `pending` exactly once, through a conditional UPDATE: whichever reviewer's
 click commits first wins, and everyone else gets `AlreadyResolved` naming who did what. A resolution
@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from audit.recorders import record_approval_resolution
 from governance import permissions
 
-from . import quorum
+from . import deadlines, quorum
 from .errors import AlreadyApproved, AlreadyResolved, ApprovalError, NotAllowed  # noqa: F401 -- callers catch them here
 from .models import ApprovalRequest, ApprovalStatus, DenyReason, ResolutionCause
 from .signals import approval_requested, approval_resolved
@@ -49,11 +47,6 @@ def call_digest(*, action: str, actor: str, domain: str, value: float | None, ta
                     "arguments": arguments})
 
 
-def _expiry():
-    ttl = settings.GOVERNANCE_APPROVAL_TTL_SECONDS
-    return timezone.now() + timedelta(seconds=ttl) if ttl else None
-
-
 def create_remote_request(*, run, call_id: str, tool: str, digest: str, shown_arguments: dict[str, Any],
                           decision: dict[str, Any]) -> ApprovalRequest:
     """Raise the approval request for a remote agent's call, in its session's run (runs/remote.py).
@@ -65,7 +58,8 @@ def create_remote_request(*, run, call_id: str, tool: str, digest: str, shown_ar
     """
     approval = ApprovalRequest.objects.create(
         run=run, call_id=call_id, tool=tool, arguments=shown_arguments, arguments_digest=digest, decision=decision,
-        reason=decision.get("reason", ""), policy_ids=list(decision.get("policy_ids") or []), expires_at=_expiry(),
+        reason=decision.get("reason", ""), policy_ids=list(decision.get("policy_ids") or []),
+        **deadlines.initial_fields(tool),
     )
     approval_requested.send(sender=ApprovalRequest, approval=approval)
     return approval
@@ -91,7 +85,7 @@ def create_request(*, run, event: dict[str, Any], shown_arguments: dict[str, Any
             "decision": decision,
             "reason": decision.get("reason", ""),
             "policy_ids": list(decision.get("policy_ids") or []),
-            "expires_at": _expiry(),
+            **deadlines.initial_fields(event["tool"]),
         },
     )
     if created:
@@ -135,6 +129,8 @@ def resolve_approval(
         raise NotAllowed("only members of the reviewers group may approve or deny")
     needed = quorum.checked(reviewer, approval)  # its reviewer groups, and one voice per reviewer
     comment = _comment_with_reason(comment.strip(), deny_reason_id if resolution == "denied" else None)
+    if deadlines.settle_if_overdue(approval) == "expired":  # past its deadline: it can never be approved now
+        raise AlreadyResolved(_already_message(approval))
     resolved = {"status": resolution, "resolved_by": reviewer, "cause": ResolutionCause.REVIEW,
                 "resolved_at": timezone.now(), "comment": comment}
     if edit is not None and resolution == "approved":
@@ -156,26 +152,11 @@ def resolve_approval(
 
 
 def expire_overdue(now=None) -> int:
-    """Expire every pending request past its expiry; each counts as a denial. Returns how many.
+    """Escalate or expire every pending request past its expiry, and send due reminders (approvals/deadlines.py).
 
-    Side effects per request: the row moves to expired, its audit record, `approval_resolved`.
+    Returns how many expired (each counts as a denial). Side effects: see `deadlines.process_due`.
     """
-    count = 0
-    for approval in ApprovalRequest.objects.overdue(now).select_related("run"):
-        expired = {
-            "status": ApprovalStatus.EXPIRED,
-            "cause": ResolutionCause.EXPIRY,
-            "resolved_at": timezone.now(),
-            "comment": f"expired: nobody approved within {settings.GOVERNANCE_APPROVAL_TTL_SECONDS} seconds",
-        }
-        with transaction.atomic():
-            changed = ApprovalRequest.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(**expired)
-            if changed == 1:
-                count += 1
-                _set(approval, expired)
-                record_approval_resolution(approval)
-                approval_resolved.send(sender=ApprovalRequest, approval=approval)
-    return count
+    return deadlines.process_due(now).expired
 
 
 def deny_for_cancelled_run(run_id, *, cancelled_by) -> list[ApprovalRequest]:

@@ -14,10 +14,10 @@ an email, a webhook) waits for that commit (`transaction.on_commit`).
 - `call_arguments_wanted`: approvals asks for the real arguments of the call a pending request waits on
   (an edit needs them: the row keeps only the redacted ones it shows). `runs.receivers` answers from
   the run's saved state; the answer is None when no worker's run waits on that call (a remote agent's).
-- `approval_reminder_due` and `approval_escalated`: for the Deadlines feature (a reminder at
-  half-time, an escalation at expiry), which does not exist yet. Nothing in `approvals` sends them
-  today; that feature only has to send them, and `notifications` already emails the request's
-  reviewers and calls the webhooks subscribed to `approval.reminder` / `approval.escalated`.
+- `approval_reminder_due` and `approval_escalated`: sent by approvals/deadlines.py, once each per
+  request: a reminder at half of its window, an escalation at its expiry when its tool has an
+  escalation group. `notifications` emails the request's reviewers (after an escalation, the group's
+  members too) and calls the webhooks subscribed to `approval.reminder` / `approval.escalated`.
 """
 
 from __future__ import annotations

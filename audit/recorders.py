@@ -171,6 +171,20 @@ def _approval_context(approval) -> tuple[str, str]:
     return domain, actor
 
 
+def record_approval_deadline(approval, *, what: Literal["reminder", "escalated"], group: str = "") -> AuditRecord:
+    """The audit record of a deadline passing for a request still pending (approvals/deadlines.py): the
+    half-time reminder (`what="reminder"`), or its escalation to `group` with its new expiry."""
+    domain, actor = _tool_context(approval.tool)
+    reason = (f"escalated to {group or 'its escalation group'}: nobody decided in time"
+              if what == "escalated" else "reminder sent: half of its approval window has passed")
+    expires_at = approval.expires_at.isoformat() if approval.expires_at else None
+    return _append(
+        kind=AuditKind.APPROVAL, status=what, tool=approval.tool, actor=actor, domain=domain, run_id=approval.run_id,
+        approval_id=approval.pk, call_id=approval.call_id, reason=reason,
+        details={"deadline": what, "escalation_group": group or None, "expires_at": expires_at},
+    )
+
+
 def record_remote_decision(
     *, key_name: str, actor: str, domain: str, tool: str, outcome: str, reason: str, policy_ids: list[str],
     request_id: str, session: str, arguments: Any, value: float | None, target: str | None, run_id=None,

@@ -274,8 +274,13 @@ GOVERNANCE_TOOL_MODULE_PREFIXES = env_list("GOVERNANCE_TOOL_MODULE_PREFIXES", ["
 # approvals.resolve_approvalrequest (governance/permissions.py), whatever the group is called.
 REVIEWERS_GROUP = env_str("GOVERNANCE_REVIEWERS_GROUP", "reviewers")
 GOVERNANCE_ALLOW_SELF_APPROVAL = env_bool("GOVERNANCE_ALLOW_SELF_APPROVAL", False)
-# A pending approval request expires (counts as a denial) after this many seconds; 0 = never.
+# Every pending approval request has a deadline (approvals/deadlines.py): a tool's own "approval window",
+# else this many seconds. At half of it a reminder goes out; at its end the request escalates (once) to
+# the tool's escalation group, or expires (counts as a denial). Must be more than 0.
 GOVERNANCE_APPROVAL_TTL_SECONDS = env_int("GOVERNANCE_APPROVAL_TTL_SECONDS", 24 * 3600)
+if GOVERNANCE_APPROVAL_TTL_SECONDS <= 0:
+    raise ImproperlyConfigured("GOVERNANCE_APPROVAL_TTL_SECONDS must be more than 0: every approval request "
+                               f"has a deadline (got {GOVERNANCE_APPROVAL_TTL_SECONDS})")
 # The BIGHUB-compatible API (/bighub/, docs/api.md): requests per key per minute (429 above it), and
 # the largest request body it reads (413 above it; Django's DATA_UPLOAD_MAX_MEMORY_SIZE).
 GOVERNANCE_API_RATE_LIMIT_PER_MINUTE = env_int("GOVERNANCE_API_RATE_LIMIT_PER_MINUTE", 600)
@@ -448,6 +453,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
+    # Reminders at half-time, escalations and expiries (approvals/deadlines.py); safe to run twice at once.
     "expire-overdue-approvals": {"task": "approvals.expire_overdue", "schedule": 30.0},
     "recover-stalled-runs": {
         "task": "runs.recover_stalled_runs", "schedule": float(GOVERNANCE_RUN_RECOVERY_INTERVAL_SECONDS),

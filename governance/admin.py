@@ -123,8 +123,8 @@ class ToolRegistrationAdmin(VersionedAdmin):
     version_kind = PolicySetChange.Kind.TOOL
     fields = ("name", "callable_path", "description", "enabled", "domain", "actor", "decision_mode",
               "value_argument", "target_argument", "approve_above", "block_above", "approvals_needed",
-              "reviewer_groups", "redact_fields", "schema_override", "generated_schema", "version_comment",
-              "version_history")
+              "reviewer_groups", "approval_window_seconds", "escalation_group", "redact_fields", "schema_override",
+              "generated_schema", "version_comment", "version_history")
     filter_horizontal = ("reviewer_groups",)
 
     @admin.display(description="Generated schema")

@@ -78,6 +78,17 @@ class ToolRegistration(models.Model):
         "reviewer groups, else every reviewer.",
     )
     enabled = models.BooleanField(default=True, help_text="A disabled tool is not offered and never runs.")
+    # Deadlines (approvals/deadlines.py): how long its requests wait, and who hears of them when nobody decided.
+    approval_window_seconds = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], verbose_name="approval window (seconds)",
+        help_text="How long a request for this tool waits for a decision: a reminder goes out at half of it, "
+        "and at its end the request escalates or expires. Empty: GOVERNANCE_APPROVAL_TTL_SECONDS.",
+    )
+    escalation_group = models.ForeignKey(
+        "auth.Group", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="At the end of the window an undecided request escalates once to this group (its members are "
+        "told and may decide it) with a new window of the same length, before it expires. Empty: it expires.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -14,6 +14,8 @@ use it. Permission names are strings: naming `approvals.resolve_approvalrequest`
   key's creator, else nobody (then only reviewers and holders of `runs.view_run` see it). So the
   person who set an agent going never approves its calls, in the browser or through an approver key.
 - A run is cancelled, or retried once failed, by whoever started it and by reviewers.
+- A request that escalated at its deadline (approvals/deadlines.py) is also seen and resolved by the
+  members of its escalation group.
 - A request is resolved by reviewers, not on runs they started (unless GOVERNANCE_ALLOW_SELF_APPROVAL);
   `who_may_resolve` lists those people for one request (whom notifications tell about it).
 - The audit history is read by holders of `audit.view_auditrecord`.
@@ -60,15 +62,36 @@ def may_retry_run(user: Any, run: Any) -> bool:
 
 
 def may_resolve(user: Any, approval: Any) -> bool:
-    if not is_reviewer(user):
+    if not (is_reviewer(user) or in_escalation_group(user, approval)):
         return False
     return settings.GOVERNANCE_ALLOW_SELF_APPROVAL or approval.run.started_by_id != user.pk
 
 
+def in_escalation_group(user: Any, approval: Any) -> bool:
+    """Whether the user is in the group the request escalated to (`escalated_to_id`, approvals/deadlines.py):
+    its members may see and decide it, reviewers or not."""
+    group_id = getattr(approval, "escalated_to_id", None)
+    return bool(group_id and user.is_authenticated and user.groups.filter(pk=group_id).exists())
+
+
+def visible_approvals(user: Any) -> Q:
+    """The filter for the approval requests the user may see: those of the runs they may see, and those
+    escalated to one of their groups."""
+    if sees_every_run(user):
+        return Q()
+    # A subquery, not a join through the group's members, so a row is never listed once per member.
+    return visible_runs(user, through="run__") | Q(escalated_to__in=user.groups.values("pk"))
+
+
 def who_may_resolve(approval: Any) -> list[Any]:
     """The active users who may resolve this request now, by username: every holder of the permission
-    (superusers included) for whom `may_resolve` says yes, so the list and the answer never differ."""
-    holders = get_user_model().objects.with_perm(RESOLVE_APPROVALS, backend=_PERMISSIONS_BACKEND)
+    (superusers included) and every member of the group it escalated to, for whom `may_resolve` says yes,
+    so the list and the answer never differ."""
+    users = get_user_model().objects
+    holders = users.with_perm(RESOLVE_APPROVALS, backend=_PERMISSIONS_BACKEND)
+    group_id = getattr(approval, "escalated_to_id", None)
+    if group_id:
+        holders = users.filter(Q(pk__in=holders.values("pk")) | Q(groups=group_id)).distinct()
     return [user for user in holders.order_by("username") if may_resolve(user, approval)]
 
 

@@ -38,6 +38,7 @@ from approvals.models import ApprovalRequest, ApprovalStatus
 
 from .commands import offered
 from .forms import RunFilterForm
+from .listing import run_listing
 from .live import DASHBOARD_GROUP, run_group
 from .live_fragments import SharedRenders, approval_update, run_update
 from .live_pacing import Paced
@@ -273,8 +274,7 @@ class DashboardConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
         """The update for this viewer, sections and filters (shared: it reads nothing of the socket's)."""
         return render_to_string("runs/_dashboard_update.html", {
             "show": self.show,
-            "runs": self.run_filters.filter(Run.objects).listed_for(self.user) if "runs" in self.show else [],
-            "filters": self.run_filters, "filters_query": self.run_filters.query_string(),
+            **(run_listing(self.run_filters, self.user) if "runs" in self.show else {}),
             "approvals": ApprovalRequest.objects.queue_for(self.user).listed() if "approvals" in self.show else [],
             "pending_count": ApprovalRequest.objects.queue_for(self.user).count(),
         })

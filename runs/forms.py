@@ -12,7 +12,7 @@ from governance.form_fields import BoundedTextField
 from governance.model_names import MAX_MODEL_NAME_CHARS, any_model_allowed, offered_models, offered_models_error
 from governance.models import ToolRegistration
 
-from .models import CallsOutcome, RunOrigin, RunQuerySet
+from .models import CallsOutcome, RunOrigin, RunStatus
 
 
 class StartRunForm(forms.Form):
@@ -41,13 +41,36 @@ class StartRunForm(forms.Form):
 
 
 class RunFilterForm(forms.Form):
-    origin = forms.ChoiceField(required=False, choices=[("", "any"), *RunOrigin.choices], label="Started by")
+    """The runs list's filters and page (runs/listing.py applies them); every field may be left empty."""
+
+    q = forms.CharField(required=False, max_length=200, label="Prompt contains",
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "e.g. ord_123"}))
+    status = forms.ChoiceField(required=False, choices=[("", "any"), *RunStatus.choices])
     outcome = forms.ChoiceField(required=False, choices=[("", "any"), *CallsOutcome.choices], label="Calls")
+    tool = forms.ModelChoiceField(required=False, queryset=ToolRegistration.objects.only("name"),
+                                  to_field_name="name", empty_label="any",
+                                  error_messages={"invalid_choice": "There is no tool by that name."})
+    origin = forms.ChoiceField(required=False, choices=[("", "any"), *RunOrigin.choices], label="Started from")
+    user = forms.CharField(required=False, max_length=150, label="Started by",
+                           help_text="A username, or a remote agent's key name.")
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}),
+                            error_messages={"invalid": "Enter a date as YYYY-MM-DD."})
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}),
+                            error_messages={"invalid": "Enter a date as YYYY-MM-DD."})
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput,
+                              error_messages={"invalid": "The page must be a whole number."})
 
-    def filter(self, runs: RunQuerySet) -> RunQuerySet:
-        """`runs` narrowed to the valid filters (call `is_valid()` first)."""
-        return runs.with_origin(self.cleaned_data["origin"]).with_outcome(self.cleaned_data["outcome"])
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", f"“To” ({until}) is before “From” ({since}).")
+        if cleaned.get("tool") is not None:
+            cleaned["tool"] = cleaned["tool"].name
+        return cleaned
 
-    def query_string(self) -> str:
-        """The filters given, without the empty ones: the page's address and its socket's."""
-        return urlencode({name: self.data[name] for name in self.fields if self.data.get(name)})
+    def query_string(self, *, without: tuple[str, ...] = ()) -> str:
+        """The filters given, without the empty ones (nor those named in `without`): the page's address
+        and its socket's."""
+        return urlencode({name: self.data[name] for name in self.fields
+                          if self.data.get(name) and name not in without})

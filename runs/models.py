@@ -79,11 +79,6 @@ class RunQuerySet(models.QuerySet):
         """The runs the user may see (governance.permissions)."""
         return self.filter(permissions.visible_runs(user))
 
-    def listed_for(self, user) -> RunQuerySet:
-        """The runs list: the newest 50 runs the user may see, with who started them (filters come before:
-        `RunFilterForm.filter`)."""
-        return self.visible_to(user).select_related("started_by")[:50]
-
     def with_origin(self, origin: str) -> RunQuerySet:
         """The runs of one `RunOrigin` ("" for any)."""
         return self.filter(origin=origin) if origin else self

@@ -15,6 +15,7 @@ from audit.search import run_trail
 
 from . import commands
 from .forms import RunFilterForm, StartRunForm
+from .listing import run_listing
 from .models import Run
 
 
@@ -28,8 +29,7 @@ class HtmxHttpRequest(HttpRequest):
 def run_list(request: HtmxHttpRequest) -> HttpResponse:
     filters = RunFilterForm(request.GET)
     valid = filters.is_valid()
-    runs = filters.filter(Run.objects).listed_for(request.user) if valid else Run.objects.none()
-    context = {"runs": runs, "filters": filters, "filters_query": filters.query_string()}
+    context = run_listing(filters, request.user)
     if not request.htmx:
         return TemplateResponse(request, "runs/list.html", context, status=200 if valid else 400)
     # HTMX swaps only 2xx: the errors are shown in place of the rows.

@@ -51,3 +51,36 @@ def test_filtered_runs_list_stays_filtered_on_live_updates(live_stack, chromium)
     badges = operator.locator("#run-rows .badge")
     expect(badges).to_have_text(["completed · 1 blocked"] * badges.count())
     operator.context.close()
+
+
+def _no_sideways_scroll(page) -> None:
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], f"the page scrolls sideways: {widths[0]}px of content in {widths[1]}px"
+
+
+def test_runs_list_on_a_phone_has_stacked_rows_search_and_no_sideways_scroll(live_stack, chromium):
+    url = live_stack["url"]
+    operator = login(chromium, url, "operator", "operator-demo")
+    long_word = "ord_4701_" + "x" * 70  # an unbroken word must wrap, not widen the page
+    start_run_in_browser(operator, url, f"Look up order {long_word}", "lookup_order", until="completed")
+    start_run_in_browser(operator, url, "Look up order ord_4702", "lookup_order", until="completed")
+    operator.set_viewport_size({"width": 390, "height": 844})
+    operator.goto(f"{url}/runs/")
+    row = _row(operator, "ord_4701_")
+    expect(row).to_have_count(1)
+    _no_sideways_scroll(operator)
+    assert row.locator("td").first.evaluate("e => getComputedStyle(e).display") == "block"  # stacked, not a table row
+    expect(operator.locator("#run-total")).to_contain_text("runs")
+
+    operator.get_by_label("Prompt contains").fill("ord_4702")
+    operator.get_by_role("button", name="Filter").click()
+    expect(operator).to_have_url(f"{url}/runs/?q=ord_4702")
+    expect(_row(operator, "ord_4702")).to_have_count(1)
+    expect(_row(operator, "ord_4701_")).to_have_count(0)
+    expect(operator.locator("#run-total")).to_have_text("1 run matches")
+    _no_sideways_scroll(operator)
+
+    operator.goto(f"{url}/runs/?since=not-a-date")
+    expect(operator.locator("#run-rows [role=alert]")).to_have_text("since: Enter a date as YYYY-MM-DD.")
+    _no_sideways_scroll(operator)
+    operator.context.close()

@@ -84,8 +84,9 @@ def test_run_list_query_count_does_not_grow_with_rows(reviewer_page, rows):
     for i in range(rows):
         commands.start_run(user=make_user(f"op{i}"), prompt=f"Look up ord_{i}", model="gpt-4.1",
                            tool_names=["lookup_order"])
-    # session, user, user and group permissions, nav count, the rows with their starters
-    body = reviewer_page(reverse("runs:list"), queries=6)
+    # session, user, user and group permissions, nav count, the total (paging), the rows with their starters,
+    # the tools the filter offers
+    body = reviewer_page(reverse("runs:list"), queries=8)
     assert body.count('class="badge status-queued"') == rows
     assert body.count("<td>op") == rows
 
@@ -304,8 +305,9 @@ def test_run_list_filtered_query_count_does_not_grow_with_rows(reviewer_page, ro
     for i in range(rows):
         blocked_run(make_user(f"op{i}"))
         start_run_now(make_user(f"clean{i}"), "Look up order ord_1", tools=("lookup_order",))
-    # session, user, user and group permissions, nav count, the rows with their starters
-    body = reviewer_page(reverse("runs:list") + "?outcome=blocked", queries=6)
+    # session, user, user and group permissions, nav count, the total (paging), the rows with their starters,
+    # the tools the filter offers
+    body = reviewer_page(reverse("runs:list") + "?outcome=blocked", queries=8)
     assert body.count("completed · 1 blocked</span>") == rows
     assert body.count("<td>op") == rows
     assert body.count("<td>clean") == 0
