@@ -179,6 +179,21 @@ def test_escalation_group_members_may_see_and_decide_it_once_escalated(clock, op
     assert (approval.status, approval.resolved_by) == (ApprovalStatus.APPROVED, ella)
 
 
+def test_escalation_group_members_decide_it_also_when_the_tool_names_reviewer_groups(clock, operator, reviewer,
+                                                                                   escalation):
+    """The tool's reviewer groups (approvals/reviewer_groups.py) leave ella out; once the request escalated
+    to her group she may decide it all the same, and it is in her queue."""
+    ToolRegistration.objects.get(name="refund_payment").reviewer_groups.add(Group.objects.create(name="refunds"))
+    ella = escalation.user_set.get()
+    approval = _request(operator)
+    deadlines.process_due(clock.at(600))
+    approval = ApprovalRequest.objects.select_related("run").get(pk=approval.pk)
+    assert list(ApprovalRequest.objects.queue_for(ella)) == [approval]
+    approvals.resolve_approval(approval=approval, reviewer=ella, resolution="approved")
+    approval.refresh_from_db()
+    assert (approval.status, approval.resolved_by) == (ApprovalStatus.APPROVED, ella)
+
+
 def test_the_runs_starter_in_the_escalation_group_still_may_not_decide(clock, operator, escalation):
     operator.groups.add(escalation)
     approval = _request(operator)
