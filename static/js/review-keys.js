@@ -79,7 +79,14 @@
     if (!all.length) { return; }
     var at = all.indexOf(focusedRow());
     var next = at === -1 ? (step > 0 ? 0 : all.length - 1) : Math.min(all.length - 1, Math.max(0, at + step));
-    all[next].focus();
+    keyFocus(all[next]);
+  }
+  // Focus a row from the keyboard, visibly: a row focused by script keeps the ring (`keyed`) even when a
+  // live update had just replaced the row that had it, which :focus-visible alone would not show.
+  function keyFocus(row) {
+    row.classList.add("keyed");
+    row.addEventListener("blur", function () { row.classList.remove("keyed"); }, {once: true});
+    row.focus();
   }
   function decideFromQueue(resolution) {
     var chosen = boxes().some(function (b) { return b.checked; }) ||
@@ -98,8 +105,16 @@
   }
 
   if (page === "queue" && batchForm) {
+    // "All matching" ticks every row shown; unticking a row takes "all matching" back.
     document.addEventListener("change", function (e) {
-      if (e.target instanceof Element && e.target.getAttribute("form") === "batch-form") { countSelected(); }
+      if (!(e.target instanceof Element) || e.target.getAttribute("form") !== "batch-form") { return; }
+      var matching = document.getElementById("select-matching");
+      if (e.target === matching) {
+        boxes().forEach(function (b) { b.checked = matching.checked; });
+      } else if (matching && !e.target.checked) {
+        matching.checked = false;
+      }
+      countSelected();
     });
     // A live update swaps the rows: what the reviewer ticked, and the row in focus, survive it.
     var kept = null;
@@ -117,9 +132,11 @@
       document.querySelectorAll("#approval-rows input[type=checkbox]").forEach(function (b) {
         if (kept.checked.indexOf(b.name + "=" + b.value) !== -1) { b.checked = true; }
       });
+      var matching = document.getElementById("select-matching");
+      if (matching && matching.checked) { boxes().forEach(function (b) { b.checked = true; }); }
       if (kept.focused) {
         var row = document.querySelector('#approval-rows tr[data-approval="' + CSS.escape(kept.focused) + '"]');
-        if (row) { row.focus(); }
+        if (row) { keyFocus(row); }
       }
       kept = null;
       countSelected();
@@ -142,7 +159,7 @@
       if (!row) { return; }
       var box = row.querySelector("input[name=approval]");
       box.checked = !box.checked;
-      countSelected();
+      box.dispatchEvent(new Event("change", {bubbles: true}));
     },
     a: function () {
       if (page === "queue") { decideFromQueue("approved"); return; }
