@@ -42,9 +42,9 @@ def batch_resolve(request) -> HttpResponse:
         ids = batch.matching_ids(filters.filter(ApprovalRequest.objects.queue_for(request.user)), upto=data["upto"])
     else:
         ids = data["approval"]
+    reason = data["deny_reason"]
     outcomes = batch.resolve_many(approval_ids=ids, reviewer=request.user, resolution=data["resolution"],
-                                  comment=data["comment"], deny_reason_id=data["deny_reason"].pk if data["deny_reason"]
-                                  else None)
+                                  comment=data["comment"], deny_reason_id=reason.pk if reason else None)
     request.session[BATCH_RESULT] = batch.summary(data["resolution"], outcomes)
     query = filters.query_string()
     return redirect(reverse("approvals:queue") + (f"?{query}" if query else ""))

@@ -178,17 +178,16 @@
       if (comment) { comment.focus(); }
     },
     "?": function () { help.showModal(); },
-    Enter: function (target) {
-      if (page === "queue" && target instanceof Element && target.matches("tr[data-approval]")) {
-        location.href = target.dataset.detailUrl;
-      }
-    },
+    Enter: function (row) { location.href = row.dataset.detailUrl; },
   };
 
   document.addEventListener("keydown", function (e) {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) { return; }
     var action = actions[e.key];
-    if (!action) { return; }
+    // Enter is the rows' own (open the request); on a link or button it stays theirs.
+    if (!action || e.key === "Enter" && !(e.target instanceof Element && e.target.matches("tr[data-approval]"))) {
+      return;
+    }
     e.preventDefault();
     action(e.target);
   });
