@@ -61,6 +61,17 @@
     });
   }
 
+  // A click on Deny with no reason given asks for it too (the server would refuse it, keeping the form).
+  document.addEventListener("submit", function (e) {
+    var button = e.submitter;
+    if (!prompt || !button || button.name !== "resolution" || button.value !== "denied") { return; }
+    var reason = e.target.querySelector("select[name=deny_reason]");
+    var comment = e.target.querySelector("textarea[name=comment]");
+    if ((reason && reason.value) || (comment && comment.value.trim())) { return; }
+    e.preventDefault();
+    denyThrough(e.target, button);
+  });
+
   // ---- The queue: rows, selection, the batch bar.
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("#approval-rows tr[data-approval]")); }
   function focusedRow() {

@@ -110,3 +110,21 @@ def test_keyboard_only_approve_and_deny(live_stack, chromium):
     expect(operator.locator("h1 .badge")).to_have_text("approved")
     operator.goto(f"{url}/approvals/{denied}/")
     expect(operator.locator("section.card").first).to_contain_text("already refunded by phone")
+
+
+def test_deny_clicked_without_a_reason_asks_for_one(live_stack, chromium):
+    url = live_stack["url"]
+    operator = login(chromium, url, "operator", "operator-demo")
+    _start_runs(operator, url, ["Refund order ord_7901 for 250"])
+    reviewer = login(chromium, url, "reviewer", "reviewer-demo")
+    reviewer.goto(f"{url}/approvals/?requester=operator")
+    row = reviewer.locator("#approval-rows tr[data-approval]")
+    expect(row).to_have_count(1, timeout=60_000)
+    row.get_by_role("link").first.click()
+    reviewer.click("#deny")
+    expect(reviewer.locator("#deny-prompt")).to_be_visible()
+    reviewer.select_option("#deny-prompt-reason", index=1)
+    preset = reviewer.locator("#deny-prompt-reason option").nth(1).inner_text()
+    reviewer.click("#deny-prompt-submit")
+    expect(reviewer.locator(".messages")).to_contain_text("refund_payment: denied")
+    expect(reviewer.locator("section.card").first).to_contain_text(preset)
