@@ -12,11 +12,12 @@ GET /approvals/{id} and POST /approvals/{id}/resolve take) and `approval_url` (i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 
+from approvals.grants import settle_by_grant
 from approvals.services import call_digest, create_remote_request
 from governance.decisions import Decision
 from runs.models import Run
@@ -33,6 +34,22 @@ class ApprovalTicket:
     request_id: str
     approval_url: str
     approval_id: int | None = None  # the ApprovalRequest's id, when one was raised
+
+
+def granted(*, call: RemoteCall, decision: Decision, run: Run) -> Decision:
+    """The decision after sticky grants (approvals/grants.py): a requires_approval call an active grant
+    covers is allowed (an approve grant) or blocked (a deny grant), naming the grant, and no request is
+    raised; every other decision is returned as it was (a grant never widens past policy).
+    Called inside the transaction that records the decision. Side effects: the grant's use and its audit
+    record."""
+    if not decision.requires_approval:
+        return decision
+    settled = settle_by_grant(run=run, tool=call.action, call_id=decision.request_id or "")
+    if settled is None:
+        return decision
+    grant = settled[0]
+    return replace(decision, outcome="allowed" if grant.effect == "approve" else "blocked",
+                   reason=f"{grant.described}; policy asked for review: {decision.reason}")
 
 
 def on_requires_approval(*, key: AgentKey, call: RemoteCall, decision: Decision, session: str, run: Run,

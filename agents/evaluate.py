@@ -36,7 +36,7 @@ from runs import remote
 from runs.models import Run
 
 from . import activity, sessions
-from .approval_hook import ApprovalTicket, on_requires_approval
+from .approval_hook import ApprovalTicket, granted, on_requires_approval
 from .keys import bound_scope
 from .models import AgentKey
 
@@ -136,7 +136,7 @@ def evaluate_calls(*, key: AgentKey, calls: list[RemoteCall], dry_run: bool = Fa
         for call, decision in decided:
             session = sessions.session_of(key, call.context)
             run = sessions.session_run(key, session)
-            decision = _unless_cancelled(run, decision)
+            decision = granted(call=call, decision=_unless_cancelled(run, decision), run=run)
             shown = activity.shown_call(call)
             ticket = (on_requires_approval(key=key, call=call, decision=decision, session=session, run=run,
                                            shown=shown, base_url=base_url)

@@ -79,6 +79,14 @@ class ApprovalRequest(models.Model):
     cause = models.CharField(max_length=16, choices=ResolutionCause.choices, blank=True,
                              help_text="What resolved it; empty while pending.")
     comment = models.TextField(blank=True)
+    # Edit, then approve (approvals/edits.py): `arguments` stays what the model asked for, as shown.
+    edited_arguments = models.JSONField(
+        null=True, blank=True, help_text="The arguments the reviewer approved instead (as shown, redacted); "
+        "empty unless the call was edited before approval. The digest then binds these.",
+    )
+    original_digest = models.CharField(
+        max_length=64, blank=True, help_text="Of an edited call: the digest of the arguments the model asked for.",
+    )
 
     objects = ApprovalRequestQuerySet.as_manager()
 
@@ -93,6 +101,10 @@ class ApprovalRequest(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == ApprovalStatus.PENDING
+
+    @property
+    def was_edited(self) -> bool:
+        return self.edited_arguments is not None
 
     @property
     def outcome(self) -> str:
@@ -121,3 +133,114 @@ class DenyReason(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class GrantEffect(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    DENY = "deny", "Deny"
+
+
+class GrantScope(models.TextChoices):
+    RUN = "run", "The rest of this run"
+    ACTOR = "actor", "This actor, until the grant ends"
+
+
+# A run that ended settles no more calls; its grants leave the active list. The runs app's words
+# (runs.models.FINAL_STATUSES), spelled out: approvals may not import runs (the layer order).
+_ENDED_RUN_STATUSES = ("completed", "failed", "cancelled")
+
+
+class GrantQuerySet(models.QuerySet):
+    def active(self, now=None) -> GrantQuerySet:
+        """Not revoked and not past its end (a grant for a run ends with the run)."""
+        now = now or timezone.now()
+        return (self.filter(revoked_at__isnull=True)
+                .filter(models.Q(ends_at__isnull=True) | models.Q(ends_at__gt=now))
+                .exclude(scope=GrantScope.RUN, run__status__in=_ENDED_RUN_STATUSES))
+
+    def covering(self, *, run, tool: str, now=None) -> GrantQuerySet:
+        """The active grants for `tool` whose scope covers a call of `run`: that run, or its actor (a remote
+        session's actor string; a dashboard run's user who started it). Deny first, then the newest."""
+        if run.origin == "remote":
+            actor = models.Q(actor=run.actor, actor_user__isnull=True) if run.actor else models.Q(pk__in=[])
+        else:
+            actor = models.Q(actor_user_id=run.started_by_id) if run.started_by_id else models.Q(pk__in=[])
+        scope = models.Q(scope=GrantScope.RUN, run_id=run.pk) | (models.Q(scope=GrantScope.ACTOR) & actor)
+        return self.active(now).filter(scope, tool=tool).order_by("-effect", "-granted_at", "-pk")
+
+    def visible_to(self, user) -> GrantQuerySet:
+        """Grants of the runs the user may see; actor grants (no run) only to who sees every run."""
+        if permissions.sees_every_run(user):
+            return self
+        return self.filter(permissions.visible_runs(user, through="run__"), run__isnull=False)
+
+
+class Grant(models.Model):
+    """A sticky decision a reviewer made for every later call of one tool in a scope, until it ends or is
+    revoked. It settles only calls policy sends to review (`requires_approval`): a blocked call stays
+    blocked, and an approved call is re-checked against policy before it runs."""
+
+    effect = models.CharField(max_length=10, choices=GrantEffect.choices)
+    tool = models.CharField(max_length=64)
+    scope = models.CharField(max_length=10, choices=GrantScope.choices)
+    run = models.ForeignKey("runs.Run", null=True, blank=True, on_delete=models.CASCADE, related_name="grants",
+                            help_text="The run a 'rest of this run' grant covers; for an actor grant, the run "
+                            "it was granted from.")
+    actor = models.CharField(max_length=150, blank=True,
+                             help_text="Actor grants of remote sessions: the actor string the agent acts as.")
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Actor grants of dashboard runs: the person whose runs it covers.",
+    )
+    ends_at = models.DateTimeField(null=True, blank=True,
+                                   help_text="When an actor grant ends; empty for a run's (it ends with the run).")
+    approval = models.ForeignKey(ApprovalRequest, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="grants", help_text="The request it was granted from.")
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="grants_made")
+    granted_at = models.DateTimeField(auto_now_add=True)
+    comment = models.TextField(blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="grants_revoked")
+
+    objects = GrantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-granted_at", "-pk"]
+        indexes = [models.Index(fields=["tool", "revoked_at"], name="grant_tool_revoked")]
+
+    def __str__(self) -> str:
+        return f"grant #{self.pk}: {self.effect} {self.tool} for {self.scope_text}"
+
+    @property
+    def scope_text(self) -> str:
+        """"the rest of run 1a2b3c4d", "actor rita until 14:05"."""
+        if self.scope == GrantScope.RUN:
+            return f"the rest of run {str(self.run_id)[:8]}"
+        who = self.actor_user.get_username() if self.actor_user_id else self.actor
+        until = timezone.localtime(self.ends_at).strftime("%H:%M") if self.ends_at else "revoked"
+        return f"actor {who} until {until}"
+
+    @property
+    def described(self) -> str:
+        """What a call it settled says of it: "approved by grant #3 of rita (the rest of run 1a2b3c4d)"."""
+        verb = "approved" if self.effect == GrantEffect.APPROVE else "denied"
+        return f"{verb} by grant #{self.pk} of {self.granted_by.get_username()} ({self.scope_text})"
+
+
+class GrantUse(models.Model):
+    """One call a grant settled, instead of an approval request: at most one per (run, call id)."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="uses")
+    run = models.ForeignKey("runs.Run", on_delete=models.CASCADE, related_name="grant_uses")
+    call_id = models.CharField(max_length=100)
+    tool = models.CharField(max_length=64)
+    effect = models.CharField(max_length=10, choices=GrantEffect.choices)
+    settled_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["settled_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["run", "call_id"], name="grant_use_once_per_call")]
+
+    def __str__(self) -> str:
+        return f"{self.tool} call {self.call_id} settled by grant #{self.grant_id}"

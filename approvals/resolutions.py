@@ -4,17 +4,21 @@ The worker names the calls its runner waits for; `resolutions_to_apply` answers 
 resolved (by a reviewer, or by expiry), oldest first, each in the runner's words with what the
 runner is told: "approved" with who approved, "rejected" with the reviewer's comment, "expired".
 A request approves the exact call it was raised for (the digest of its tool and arguments): a
-waiting call that differs is told "rejected" and never runs. `runs` does not translate statuses.
+waiting call that differs is told "rejected" and never runs. An approval with edited arguments
+(approvals/edits.py) approves the call it was raised for, run with the arguments the reviewer
+approved (their digest is the request's), and names what changed for the model. `runs` does not
+translate statuses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from governance.guard import PendingApproval
 
+from . import edits
 from .models import ApprovalRequest, ApprovalStatus
 from .services import arguments_digest
 
@@ -31,6 +35,9 @@ class Resolution:
     resolution: Literal["approved", "rejected", "expired"]  # the runner's words (governance.guard.loop)
     comment: str  # what the runner is told (and, with a denial, the model)
     outcome: str  # who or what resolved it, for the run's timeline: "denied by rita"
+    reviewer: str = ""  # the username of whoever resolved it (empty for expiry and a failed run)
+    arguments: dict[str, Any] | None = None  # approved with a reviewer's edit: the arguments to run with
+    note: str = ""  # and what the model is told changed
 
 
 def resolutions_to_apply(*, run_id, waiting: Iterable[PendingApproval]) -> list[Resolution]:
@@ -51,14 +58,21 @@ def any_to_apply(*, run_id, call_ids: Iterable[str]) -> bool:
 
 
 def _as_told(approval: ApprovalRequest, call: PendingApproval) -> Resolution:
-    def told(resolution: Literal["approved", "rejected", "expired"], comment: str) -> Resolution:
+    def told(resolution: Literal["approved", "rejected", "expired"], comment: str, **edit: Any) -> Resolution:
         return Resolution(approval_id=approval.pk, call_id=approval.call_id, tool=approval.tool,
-                          resolution=resolution, comment=comment, outcome=approval.outcome)
+                          resolution=resolution, comment=comment, outcome=approval.outcome,
+                          reviewer=approval.resolved_by.get_username() if approval.resolved_by_id else "", **edit)
 
     if approval.status == ApprovalStatus.APPROVED:
+        approved = approval.outcome + (f": {approval.comment}" if approval.comment else "")
+        if approval.was_edited:
+            arguments = edits.edited_call_arguments(approval, call.tool, call.arguments)
+            if arguments is None:
+                return told("rejected", DIGEST_MISMATCH)
+            return told("approved", approved, arguments=arguments, note=edits.note_for_model(approval))
         if arguments_digest(call.tool, call.arguments) != approval.arguments_digest:
             return told("rejected", DIGEST_MISMATCH)
-        return told("approved", approval.outcome + (f": {approval.comment}" if approval.comment else ""))
+        return told("approved", approved)
     if approval.status == ApprovalStatus.EXPIRED:
         return told("expired", approval.comment)
     return told("rejected", approval.comment)

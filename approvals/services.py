@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
 from django.db import transaction
@@ -25,6 +25,9 @@ from governance import permissions
 
 from .models import ApprovalRequest, ApprovalStatus, DenyReason, ResolutionCause
 from .signals import approval_requested, approval_resolved
+
+if TYPE_CHECKING:
+    from .edits import AppliedEdit
 
 
 class ApprovalError(Exception):
@@ -115,6 +118,7 @@ def resolve_approval(
     comment: str = "",
     deny_reason_id: int | None = None,
     via: str = "",
+    edit: AppliedEdit | None = None,
 ) -> ApprovalRequest:
     """Approve or deny one pending request, once.
 
@@ -123,7 +127,8 @@ def resolve_approval(
     `approval_resolved` (runs queues the resume after commit).
     Give `approval_id`, or the `approval` row the caller has just read with its run (the page has),
     which spares reading it again. Raises NotAllowed (no permission, own run, unknown id) or
-    AlreadyResolved.
+    AlreadyResolved. `edit`: an approval of the call with a reviewer's edited arguments (approvals/edits.py
+    builds it; the row and the audit record then keep both argument sets).
     """
     if resolution not in ("approved", "denied"):
         raise ApprovalError(f"resolution must be 'approved' or 'denied', not {resolution!r}")
@@ -138,6 +143,8 @@ def resolve_approval(
     comment = _comment_with_reason(comment.strip(), deny_reason_id if resolution == "denied" else None)
     resolved = {"status": resolution, "resolved_by": reviewer, "cause": ResolutionCause.REVIEW,
                 "resolved_at": timezone.now(), "comment": comment}
+    if edit is not None and resolution == "approved":
+        resolved.update(edit.row_fields())
     with transaction.atomic():
         # The conditional UPDATE is the claim: a second click, or a second reviewer, changes no row.
         changed = ApprovalRequest.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(**resolved)
@@ -145,7 +152,8 @@ def resolve_approval(
             approval = ApprovalRequest.objects.select_related("resolved_by").get(pk=approval.pk)
             raise AlreadyResolved(_already_message(approval))
         _set(approval, resolved)
-        record_approval_resolution(approval, reviewer=reviewer.get_username(), via=via)
+        record_approval_resolution(approval, reviewer=reviewer.get_username(), via=via,
+                                   **(edit.audit_values() if edit is not None else {}))
         approval_resolved.send(sender=ApprovalRequest, approval=approval)
     return approval
 

@@ -11,6 +11,9 @@ an email, a webhook) waits for that commit (`transaction.on_commit`).
   `notifications` announces the resolution or the expiry. It is not sent for the denials of a run
   that ended (cancelled or failed): nothing resumes such a run, and whoever ended it wrote the run's
   event in the same transaction.
+- `call_arguments_wanted`: approvals asks for the real arguments of the call a pending request waits on
+  (an edit needs them: the row keeps only the redacted ones it shows). `runs.receivers` answers from
+  the run's saved state; the answer is None when no worker's run waits on that call (a remote agent's).
 - `approval_reminder_due` and `approval_escalated`: for the Deadlines feature (a reminder at
   half-time, an escalation at expiry), which does not exist yet. Nothing in `approvals` sends them
   today; that feature only has to send them, and `notifications` already emails the request's
@@ -23,5 +26,6 @@ from django.dispatch import Signal
 
 approval_requested = Signal()
 approval_resolved = Signal()
+call_arguments_wanted = Signal()
 approval_reminder_due = Signal()
 approval_escalated = Signal()

@@ -1,6 +1,6 @@
 """Approval pages: the live queue (filtered, with its batch bar; the work is approvals/batch.py) and one
-request's detail with approve/deny; the kill switch's pause and resume buttons (on the queue and the run
-page; the work is governance/pauses.py)."""
+request's page (its context from approvals/context.py, approve/deny); the kill switch's pause and resume
+buttons (on the queue and the run page; the work is governance/pauses.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from governance import pauses, permissions
+from governance import pauses
 
 from . import batch, services
+from .context import next_to_decide, review_context
 from .forms import BatchForm, PauseForm, QueueFilterForm, ResolveForm
 from .models import ApprovalRequest
 
@@ -120,8 +121,11 @@ def _back(request, *, status: int = 302) -> HttpResponse:
 
 @login_required
 def detail(request, approval_id: int) -> HttpResponse:
+    """The request with what a reviewer needs to decide it (approvals/context.py), live over the run's
+    socket; after a decision, on to the next request the reviewer may decide, else the queue."""
     approval = get_object_or_404(
-        ApprovalRequest.objects.visible_to(request.user).select_related("run", "resolved_by"), pk=approval_id
+        ApprovalRequest.objects.visible_to(request.user)
+        .select_related("run", "run__started_by", "run__cancelled_by", "resolved_by"), pk=approval_id
     )
     form = ResolveForm(request.POST if request.method == "POST" else None)  # an empty POST shows its errors
     status = 200
@@ -141,10 +145,17 @@ def detail(request, approval_id: int) -> HttpResponse:
                 status = 409
             else:
                 messages.success(request, f"{approval.tool}: {form.cleaned_data['resolution']}.")
-                return redirect("approvals:detail", approval_id=approval.pk)
+                return _to_next(request, approval)
         else:
             status = 400
         approval.refresh_from_db()
-    context = {"approval": approval, "form": form, "can_resolve": approval.is_pending
-               and permissions.may_resolve(request.user, approval)}
+    context = {**review_context(approval, request.user), "form": form}
     return TemplateResponse(request, "approvals/detail.html", context, status=status)
+
+
+def _to_next(request, decided: ApprovalRequest) -> HttpResponse:
+    following = next_to_decide(request.user, after=decided)
+    if following is None:
+        messages.info(request, "Nothing else is waiting for your decision.")
+        return redirect("approvals:queue")
+    return redirect("approvals:detail", approval_id=following.pk)

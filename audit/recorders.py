@@ -61,6 +61,8 @@ def record_run_event(run_id, type_: str, payload: dict[str, Any], *, run_owner: 
         "trace_id": payload.get("trace_id"),
         "event_id": payload.get("event_id"),
     }
+    if payload.get("grant_id"):  # a call a sticky grant settled names it (approvals/grants.py)
+        details["grant_id"] = payload["grant_id"]
     return _append(
         kind=kind, decision=decision, status=payload.get("status", ""), tool=tool, actor=actor, domain=domain,
         run_id=run_id, approval_id=payload.get("approval_id"), call_id=payload.get("call_id", ""),
@@ -108,11 +110,14 @@ def _without_secret_values(values: dict[str, Any]) -> dict[str, Any]:
             for name, value in values.items()}
 
 
-def record_approval_resolution(approval, *, reviewer: str = "", via: str = "") -> AuditRecord:
+def record_approval_resolution(approval, *, reviewer: str = "", via: str = "", edited_arguments: Any = None,
+                               changes: list[str] | None = None) -> AuditRecord:
     """The audit record of one approval request leaving `pending` (approved, denied or expired).
 
     A remote agent's request names its own actor and domain (in its decision); `via` names the API key
-    an approver integration resolved it with."""
+    an approver integration resolved it with. An approval with edited arguments keeps both: `arguments`
+    (what the model asked for), `edited_arguments` (what the reviewer approved) and `changes` ("field:
+    old -> new"), all as shown (redacted)."""
     domain, actor = _tool_context(approval.tool)
     decision = approval.decision if isinstance(approval.decision, dict) else {}
     if decision.get("source") == "api":
@@ -120,10 +125,26 @@ def record_approval_resolution(approval, *, reviewer: str = "", via: str = "") -
     details = {"arguments": approval.arguments, "comment": approval.comment}
     if via:
         details["via"] = via
+    if edited_arguments is not None:
+        details["edited_arguments"] = edited_arguments
+        details["changes"] = list(changes or [])
     return _append(
         kind=AuditKind.APPROVAL, decision=approval.status, status=approval.status, tool=approval.tool, actor=actor,
         domain=domain, reviewer=reviewer, run_id=approval.run_id, approval_id=approval.pk, call_id=approval.call_id,
         policy_ids=", ".join(approval.policy_ids or []), reason=approval.reason, details=details,
+    )
+
+
+def record_grant(*, what: str, grant_id: int, effect: str, tool: str, scope: str, by: str, run_id=None,
+                 approval_id: int | None = None, call_id: str = "", reason: str = "") -> AuditRecord:
+    """The audit record of a sticky grant (approvals/grants.py) being made (`what="grant_created"`), revoked
+    (`"grant_revoked"`) or settling one call instead of an approval request (`"grant_settled"`, with the
+    call's id). `by` is who granted it (who revoked it, for a revocation); the grant is named by its id."""
+    decision = {"approve": AuditDecision.APPROVED, "deny": AuditDecision.DENIED}.get(effect, "")
+    return _append(
+        kind=AuditKind.APPROVAL, decision=decision if what == "grant_settled" else "", status=what, tool=tool[:64],
+        reviewer=by, run_id=run_id, approval_id=approval_id, call_id=call_id, reason=reason,
+        details={"grant_id": grant_id, "effect": effect, "scope": scope},
     )
 
 

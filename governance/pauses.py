@@ -10,7 +10,8 @@ before it runs), it reads the active pauses from the database and answers `block
 reason ("tool refund_payment paused by rita at 2026-11-26 05:41:50 UTC") when one covers the call.
 The dashboard's runs (`assembly.decision_backend`) and remote agents (`assembly.embedded_engine`,
 which `agents.evaluate` decides with) both go through it. Nothing is cached in the process, so a
-pause or a resume takes effect at the next decision of every worker.
+pause or a resume takes effect at the next decision of every worker. Being the one door of every
+backend decision, the gate also makes its `governance.decide` span (governance/telemetry.py).
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance import permissions
+from governance import permissions, telemetry
 from governance.decisions import ActionRequest, Decision
+from governance.redaction import REDACTED, scrub_text
 
-from .models import Pause, PauseScope
+from .models import Pause, PauseScope, ToolRegistration
 
 
 class NotAllowed(PermissionError):
@@ -112,12 +114,27 @@ class PauseGate:
         return paused_decision(action, backend=self.backend.name)
 
     def evaluate(self, action: ActionRequest) -> Decision:
-        return self.paused(action) or self.backend.evaluate(action)
+        with telemetry.decision_span(action) as span:
+            return _traced(span, action, self.paused(action) or self.backend.evaluate(action))
 
     def recheck(self, action: ActionRequest) -> Decision:
         """The re-check of an approved call just before it runs: a pause blocks it too."""
         decide = getattr(self.backend, "recheck", None) or self.backend.evaluate
-        return self.paused(action) or decide(action)
+        with telemetry.decision_span(action, recheck=True) as span:
+            return _traced(span, action, self.paused(action) or decide(action))
+
+
+def _traced(span: Any, action: ActionRequest, decision: Decision) -> Decision:
+    """The decision, its outcome added to its span (only when tracing is on: it costs a query).
+
+    The reason with secrets scrubbed, as in the logs; "[redacted]" for a tool with redacted fields,
+    since a reason may quote the call's value or a backend's message its arguments.
+    """
+    if span.is_recording():
+        hides = ToolRegistration.objects.filter(name=action.tool).exclude(redact_fields="").exists()
+        reason = REDACTED if hides else scrub_text(decision.reason)
+        span.set_attributes(telemetry.decision_attributes(decision, reason=reason))
+    return decision
 
 
 def shown_to(user: Any) -> dict[str, Any]:

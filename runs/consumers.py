@@ -8,6 +8,11 @@ run closes with 4403. A page says which `seq` it already shows (`{"type": "hello
 every (re)connect); the consumer then sends every later event once, in order, with no gap, with
 the run's status section read after those events.
 
+An approval request's page listens on its run's socket too (`?approval=<id>`): its hello also says the
+request's status it shows (`"approval": "pending"`), and it is sent its own update
+(live_fragments.approval_update) whenever the run has new events or the request's status differs from
+what the page shows: another reviewer's decision, a cancel, the call's outcome after the resume.
+
 A hello is answered at once. Nudges are paced per socket (runs/live_pacing.py): at most one update
 per `UPDATE_SECONDS`, holding everything new since the last, so a burst of events costs one read
 and one frame. What several sockets would render alike is rendered once (runs/live_fragments.py):
@@ -25,17 +30,18 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db.models import Max
 from django.http import QueryDict
 from django.template.loader import render_to_string
 
 from approvals import batch as approvals_batch
 from approvals.forms import QueueFilterForm
-from approvals.models import ApprovalRequest
+from approvals.models import ApprovalRequest, ApprovalStatus
 
 from .commands import offered
 from .forms import RunFilterForm
 from .live import DASHBOARD_GROUP, run_group
-from .live_fragments import SharedRenders, run_update
+from .live_fragments import SharedRenders, approval_update, run_update
 from .live_pacing import Paced
 from .models import Run, RunEvent
 from .socket_session import CLOSE_SESSION_ENDED, SessionBoundConsumer
@@ -66,17 +72,39 @@ class _ClientMessages:
         after = message.get("after", 0)
         if not isinstance(after, int) or isinstance(after, bool) or after < 0:
             return None, "\"after\" must be a whole number, the last event seq the page shows"
+        if "approval" in message and message["approval"] not in ApprovalStatus.values:
+            statuses = ", ".join(ApprovalStatus.values)
+            return None, f"\"approval\" must be the request's status the page shows: one of {statuses}"
         return message, None
+
+    @staticmethod
+    def approval_id(scope: dict[str, Any]) -> tuple[int | None, str | None]:
+        """The approval request a run socket serves (`?approval=<id>`, an approval page), or None (the run page)."""
+        value = QueryDict(scope.get("query_string", b"").decode()).get("approval")
+        if value is None:
+            return None, None
+        if not value.isdigit() or not 0 < int(value) < 2**31:
+            return None, "approval must be the number of an approval request of this run"
+        return int(value), None
 
 
 class RunConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
-    """One run's live page: timeline events, status, streaming text."""
+    """One run's live page: timeline events, status, streaming text; or an approval request's page of the run."""
 
     UPDATE_SECONDS = 0.05
 
     async def connect(self) -> None:
         self.user = self.scope["user"]
         self.run_id = self.scope["url_route"]["kwargs"]["run_id"]
+        self.approval_id, error = _ClientMessages.approval_id(self.scope)
+        if error and self.user.is_authenticated:
+            await self.start_session_watch()  # frames go out only with it (runs/socket_session.py)
+            await self.accept()
+            await self.send(text_data=_error_frame(error))
+            await self.close(code=4400)
+            return
+        # The request's status the approval page shows (its hello says); None until then.
+        self.approval_shown: str | None = None
         if not self.user.is_authenticated or not await self._may_see():
             await self.close(code=4403)
             return
@@ -106,6 +134,7 @@ class RunConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
             return
         async with self.sending:
             self.last_seq = message["after"]
+            self.approval_shown = message.get("approval")
             await self._send_new()
 
     async def run_changed(self, event: dict[str, Any]) -> None:
@@ -119,7 +148,7 @@ class RunConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
 
     async def run_delta(self, event: dict[str, Any]) -> None:
         item_id = event.get("item_id") or ""
-        if self.last_seq is None or self.run_ended or item_id in self.texts_shown:
+        if self.last_seq is None or self.run_ended or item_id in self.texts_shown or self.approval_id is not None:
             return
         await self.send(text_data=render_to_string("runs/_delta.html", {"text": event.get("text", ""),
                                                                          "item_id": item_id}))
@@ -136,6 +165,9 @@ class RunConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def _may_see(self) -> bool:
+        if self.approval_id is not None:
+            return (ApprovalRequest.objects.visible_to(self.user)
+                    .filter(pk=self.approval_id, run_id=self.run_id).exists())
         return Run.objects.visible_to(self.user).filter(pk=self.run_id).exists()
 
     @database_sync_to_async
@@ -145,6 +177,8 @@ class RunConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
             return CLOSE_SESSION_ENDED, "", after
         if not Run.objects.visible_to(self.user).filter(pk=self.run_id).exists():
             return 4403, "", after
+        if self.approval_id is not None:
+            return self._render_approval_after(after)
         # Events first, the run after: a run read first could predate events committed in between
         # (its end commits status and last event together), and the page, holding every event,
         # would show the old status for good. Read this way the status is never the older of the two.
@@ -157,6 +191,16 @@ class RunConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
                                 if e.type == "llm_text_done" and e.payload.get("item_id"))
         self.run_ended = run.is_final
         return None, html, events[-1].seq
+
+    def _render_approval_after(self, after: int) -> tuple[int | None, str, int]:
+        """An approval page's update, if the run has events after `after` or the request's status is not
+        the one the page shows. The events first, the request after, as for the run page."""
+        last = RunEvent.objects.filter(run_id=self.run_id, seq__gt=after).aggregate(last=Max("seq"))["last"]
+        approval = ApprovalRequest.objects.select_related("run", "resolved_by").get(pk=self.approval_id)
+        if last is None and approval.status == self.approval_shown:
+            return None, "", after
+        self.approval_shown = approval.status
+        return None, approval_update(approval), last or after
 
 
 class DashboardConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):

@@ -10,6 +10,9 @@
 - A dashboard update depends on its viewer (what they may see, their queue) and the page's sections
   and filters: `SharedRenders` lets the sockets of one viewer with the same sections and filters share
   a render, but only one that started after the nudge the socket answers, so it shows that change.
+- An approval page's update (`approval_update`) depends on the request and its run only (its buttons go
+  once the request is decided, whoever looks), and is rendered per socket: it is sent when something
+  changed for that page alone.
 Nothing kept here is sent to a socket before that socket's own session and permission checks.
 """
 
@@ -25,6 +28,9 @@ from typing import Any
 from django.db import models
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
+
+from approvals.context import live_state
+from approvals.models import ApprovalRequest
 
 from .models import Run, RunEvent
 
@@ -75,6 +81,13 @@ def run_update(run: Run, events: Iterable[RunEvent], offer: dict[str, Any]) -> s
     Read `run` with `cancelled_by` (the section names who cancelled); its `state` is not needed."""
     items = mark_safe("".join(event_item(event) for event in events))  # each item escaped by its template
     return render_to_string("runs/_live_update.html", {"items": items, "status": status_section(run, offer)})
+
+
+def approval_update(approval: ApprovalRequest) -> str:
+    """An approval page's update: the request's state and its call's outcome, the run's other calls, and
+    once it is decided, its actions without buttons. Read `approval` with `run` and `resolved_by`."""
+    return render_to_string("approvals/_live_update.html",
+                            {"approval": approval, "state": live_state(approval), "can_resolve": False})
 
 
 class SharedRenders:

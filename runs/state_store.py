@@ -81,3 +81,11 @@ def saved_call_ids(run_id) -> set[str]:
     """The call ids of the function calls in the run's saved conversation."""
     values = RunStateEntry.objects.filter(run_id=run_id, kind=ITEM).values_list("value", flat=True)
     return {value.get("call_id") for value in values if value.get("type") == "function_call"}
+
+
+def waiting_call_arguments(run_id, call_id: str) -> dict[str, Any] | None:
+    """The real arguments of the call `call_id` the run's saved state waits on a reviewer for, or None
+    (no such call waits, or the run has no state: a remote agent's session). One query."""
+    state = Run.objects.filter(pk=run_id).values_list("state", flat=True).first() or {}
+    waiting = next((p for p in state.get("pending") or [] if p.get("call_id") == call_id), None)
+    return None if waiting is None else dict(waiting["arguments"])

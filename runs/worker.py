@@ -33,8 +33,10 @@ from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from approvals.grants import GrantSettlement, settle_by_grant, settlements_to_apply
 from approvals.resolutions import Resolution, any_to_apply, resolutions_to_apply
 from approvals.services import create_request
+from governance import telemetry
 from governance.assembly import build_guard, redact_call_arguments
 from governance.guard import GuardedOpenAI, RunState
 from governance.jsonsafe import json_safe
@@ -64,14 +66,16 @@ def execute_run(*, run_id) -> None:
     """
     claimed = ClaimedRun.claim_queued(run_id)
     if claimed is not None:
-        claimed.drive()
+        with telemetry.span("governance.run", {"governance.run.id": str(run_id)}):
+            claimed.drive()
 
 
 def resume_run(*, run_id) -> None:
     """Apply every resolved approval of a paused run and drive it on, if nobody else is driving it."""
     claimed = ClaimedRun.claim_paused(run_id)
     if claimed is not None:
-        claimed.drive()
+        with telemetry.span("governance.run", {"governance.run.id": str(run_id), "governance.run.resumed": True}):
+            claimed.drive()
 
 
 class ClaimedRun:
@@ -83,7 +87,7 @@ class ClaimedRun:
         self.state: RunState | None
         self.state, self.stored = StoredState.load(run)
         self.guard: GuardedOpenAI | None = None
-        self._claimed_with: list[Resolution] = []  # read under the claim of a resume: applied first
+        self._claimed_with: list[Resolution | GrantSettlement] = []  # read under the claim of a resume: applied first
         # call id -> what its events say of its approval request: the request's id, and once resolved,
         # who or what resolved it (shown on the timeline)
         self._approvals: dict[str, dict[str, Any]] = {}
@@ -148,11 +152,14 @@ class ClaimedRun:
             resolutions = self._claimed_with or self._resolutions()
             while resolutions:
                 for told in resolutions:
-                    self._approvals[told.call_id] = {"approval_id": told.approval_id, "resolved": told.outcome}
-                    events = self.guard.resolve(self.state, key=told.call_id, resolution=told.resolution,
-                                                comment=told.comment, stream=True, executor=self.execute_tool)
-                    if not self.follow(events):
-                        return
+                    self._approvals[told.call_id] = _timeline_fields(told)
+                    with telemetry.approval_span(tool=told.tool, approval_id=told.approval_id,
+                                                 resolution=told.resolution, reviewer=told.reviewer):
+                        events = self.guard.resolve(self.state, key=told.call_id, resolution=told.resolution,
+                                                    comment=told.comment, stream=True, executor=self.execute_tool,
+                                                    arguments=told.arguments, note=told.note)
+                        if not self.follow(events):
+                            return
                 resolutions = self._resolutions()
             self.finish()
 
@@ -162,9 +169,13 @@ class ClaimedRun:
         if self.state is None:
             self.state = self.guard.start(messages=[{"role": "user", "content": self.run.prompt}], model=self.run.model)
 
-    def _resolutions(self) -> list[Resolution]:
-        """What approvals says the runner must be told for the calls it waits for."""
-        return resolutions_to_apply(run_id=self.run.pk, waiting=self.state.pending) if self.state else []
+    def _resolutions(self) -> list[Resolution | GrantSettlement]:
+        """What approvals says the runner must be told for the calls it waits for: the calls sticky grants
+        settled, then those reviewers (or expiry) resolved."""
+        if not self.state or not self.state.pending:
+            return []
+        return [*settlements_to_apply(run_id=self.run.pk, waiting=self.state.pending),
+                *resolutions_to_apply(run_id=self.run.pk, waiting=self.state.pending)]
 
     def follow(self, events: Iterator[dict[str, Any]]) -> bool:
         """Persist each step the runner reports. Returns False once this worker no longer drives the
@@ -208,8 +219,13 @@ class ClaimedRun:
             if not held:
                 return False
             if event["status"] == "approval_required":
-                request = create_request(run=self.run, event=event, shown_arguments=payload["arguments"])
-                self._approvals[event["call_id"]] = {"approval_id": request.pk}
+                # A sticky grant settles the call (applied once this turn's steps are written), else a reviewer.
+                granted = settle_by_grant(run=self.run, tool=event["tool"], call_id=event["call_id"])
+                if granted is not None:
+                    self._approvals[event["call_id"]] = {"grant_id": granted[0].pk, "settled": granted[0].described}
+                else:
+                    request = create_request(run=self.run, event=event, shown_arguments=payload["arguments"])
+                    self._approvals[event["call_id"]] = {"approval_id": request.pk}
             payload.update(self._approvals.get(event["call_id"], {}))
             append_event(self.run.pk, "execution_event", json_safe(payload))
         return running
@@ -236,7 +252,7 @@ class ClaimedRun:
                 f"{spec.name} call {call_id} was started before and may have run; it is not run twice"
             )
         try:
-            output = spec.invoke(arguments)
+            output = spec.invoke(arguments, call_id=call_id)
         except Exception as exc:
             self._outcomes[call_id] = {"pk": execution.pk, "status": ToolExecution.Status.FAILED,
                                        "output": {"error": str(exc)}, "finished_at": timezone.now()}
@@ -283,3 +299,10 @@ class ClaimedRun:
             run_id=self.run.pk, call_ids=[p.call_id for p in state.pending]
         ):
             enqueue_resume(self.run.pk)
+
+
+def _timeline_fields(told: Resolution | GrantSettlement) -> dict[str, Any]:
+    """What the events of a resolved call say of what resolved it: its request, or the grant that settled it."""
+    if isinstance(told, GrantSettlement):
+        return {"grant_id": told.grant_id, "resolved": told.outcome}
+    return {"approval_id": told.approval_id, "resolved": told.outcome}

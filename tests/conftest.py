@@ -133,3 +133,41 @@ def redis_url(tmp_path_factory):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture
+def traces():
+    """The spans this process makes while the test runs, kept in the SDK's in-memory exporter
+    (`traces.get_finished_spans()`); tracing is off again afterwards."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from governance import telemetry
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry.use_tracer_provider(provider)
+    yield exporter
+    telemetry.use_tracer_provider(None)
+    provider.shutdown()
+
+
+@pytest.fixture
+def otel_environment(monkeypatch):
+    """No OTEL_* variable set (the test sets its own with the monkeypatch it is given); afterwards the
+    variables and tracing are as they were, whatever `telemetry.configure_from_environment` installed."""
+    import os
+
+    from governance import telemetry
+
+    for name in [name for name in os.environ if name.startswith("OTEL_")]:
+        monkeypatch.delenv(name)
+    yield monkeypatch
+    for name in [name for name in os.environ if name.startswith("OTEL_")]:
+        del os.environ[name]
+    provider = telemetry.installed_provider()
+    telemetry.use_tracer_provider(None)
+    if provider is not None:
+        provider.shutdown()

@@ -214,6 +214,16 @@ class _GuardBase:
             raise AdapterConfigurationError(f"unknown tool {name!r}: registered tools are {self._registry.names()}")
         return _action_for(self._registry.get(name), self._loop_config(), arguments, "check_tool", "check_tool")
 
+    def recheck_tool(self, name: str, arguments: dict[str, Any]) -> Decision:
+        """The decision an approved call gets when it is re-checked just before it runs (the backend's
+        dry run where it has one, so nothing is recorded), with the fail mode applied. The dashboard
+        decides a reviewer's edited call with it."""
+        action = self._action(name, arguments)
+        try:
+            return (getattr(self.backend, "recheck", None) or self.backend.evaluate)(action)
+        except Exception as exc:
+            return _fail_mode_decision(self.fail_mode, Failed(exc))
+
     @staticmethod
     def _check_payload(name: str, arguments: dict[str, Any], decision: Decision) -> dict[str, Any]:
         status = {"allowed": "allowed", "blocked": "blocked", "requires_approval": "approval_required"}
@@ -257,9 +267,12 @@ class GuardedOpenAI(_GuardBase):
         yield from drive_sync(drive(state, self._loop_config()), self._context(executor), stream=stream)
 
     def resolve(self, state: RunState, *, key: str, resolution: str, comment: str = "",
-                stream: bool = False, executor: Any = None) -> Iterator[dict[str, Any]]:
-        """Settle one paused call (by call id, request id or event id), then drive on."""
-        loop = resolve(state, self._loop_config(), key=key, resolution=resolution, comment=comment)
+                stream: bool = False, executor: Any = None, arguments: dict[str, Any] | None = None,
+                note: str = "") -> Iterator[dict[str, Any]]:
+        """Settle one paused call (by call id, request id or event id), then drive on. `arguments` and
+        `note`: an approval of the call with the arguments a reviewer edited (see `loop.resolve`)."""
+        loop = resolve(state, self._loop_config(), key=key, resolution=resolution, comment=comment,
+                       arguments=arguments, note=note)
         yield from drive_sync(loop, self._context(executor), stream=stream)
 
     def run(self, *, messages: list[dict[str, Any]], model: str, **options: Any) -> dict[str, Any]:

@@ -67,14 +67,14 @@ class DriverContext:
         spec = self.registry.get(effect.tool)
         if self.executor is not None:
             return self.executor(spec, effect.call_id, effect.arguments)
-        return spec.invoke(effect.arguments)
+        return spec.invoke(effect.arguments, call_id=effect.call_id)
 
     async def ainvoke(self, effect: Invoke) -> Any:
         spec = self.registry.get(effect.tool)
         if self.executor is not None:
             result = self.executor(spec, effect.call_id, effect.arguments)
             return await result if hasattr(result, "__await__") else result
-        return await spec.ainvoke(effect.arguments)
+        return await spec.ainvoke(effect.arguments, call_id=effect.call_id)
 
     def notify(self, event: dict[str, Any]) -> None:
         if self.on_decision is None:

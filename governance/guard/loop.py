@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from governance.decisions import ActionRequest, Decision
@@ -168,7 +168,8 @@ def _advance(state: RunState, config: LoopConfig) -> Loop:
 
 
 def resolve(
-    state: RunState, config: LoopConfig, *, key: str, resolution: str, comment: str = "", recorded: bool = False
+    state: RunState, config: LoopConfig, *, key: str, resolution: str, comment: str = "", recorded: bool = False,
+    arguments: dict[str, Any] | None = None, note: str = "",
 ) -> Loop:
     """Settle one paused call (approve, reject or expire it), then drive on if nothing else waits.
 
@@ -176,6 +177,10 @@ def resolve(
     control plane already holds it: a reviewer decided there). Approval re-checks the current
     policy just before the tool runs: a call that is now blocked does not run. Rejection and
     expiry send the model `{"status": "denied", "reason": ...}`.
+
+    `arguments`: an approval of the call with these arguments instead (a reviewer edited them); the
+    re-check decides them, the tool gets them, the event records them, and the model's output carries
+    `note` (what changed), since the model asked for the call with other arguments.
     """
     resolution = _RESOLUTION_ALIASES.get(resolution, resolution)
     if resolution not in RESOLUTIONS:
@@ -189,6 +194,9 @@ def resolve(
             raise RunFailed(f"could not record the {resolution} resolution: {reply.message}")
     spec = config.registry.get(pending.tool) if pending.tool in config.registry else None
     approval = {"resolution": resolution, "comment": comment}
+    if arguments is not None and resolution == "approved":
+        pending = replace(pending, arguments=arguments)
+        approval["note"] = note or "the reviewer changed the call's arguments before approving it"
     if resolution == "approved" and spec is not None:
         yield from _run_approved(state, config, spec, pending, decision, approval)
     else:
@@ -317,6 +325,8 @@ def _settle(
     """
     event = _event(state, name, call_id, status, decision, arguments, output, error, reason, approval)
     told = {"status": "executed", "output": output} if status == "executed" else output
+    if approval and approval.get("note") and isinstance(told, dict):
+        told = {**told, "note": approval["note"]}
     item = {"type": "function_call_output", "call_id": call_id, "output": output_text_for_model(told)}
     state.items.append(item)
     state.next_input.append(item)

@@ -9,7 +9,8 @@ be registered once; registering it again is an `AdapterConfigurationError`.
 `ToolSpec.to_openai_tool()` gives the Responses API's flat function tool
 `{"type": "function", "name", "description", "parameters", "strict"}`. `invoke`/`ainvoke` re-validate
 the arguments against the schema (they may come from a stored, resumed run) and call the function
-with them converted to Python values (`coerce_arguments`). `value_from_args`, `target_from_args`
+with them converted to Python values (`coerce_arguments`), each call in its `execute_tool` span
+(governance/telemetry.py). `value_from_args`, `target_from_args`
 and `metadata_from_args` receive the validated JSON arguments, not the converted ones.
 """
 
@@ -22,6 +23,8 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+from governance import telemetry
 
 from .errors import AdapterConfigurationError, ToolSchemaError
 from .schema import (
@@ -73,23 +76,27 @@ class ToolSpec:
         validate_arguments(arguments, self.parameters_schema)
         return coerce_arguments(self.fn, self.parameters_schema, arguments)
 
-    def invoke(self, arguments: dict[str, Any]) -> Any:
-        """Call the tool. An async tool is run to completion with `asyncio.run` (outside an event loop)."""
-        result = self.fn(**self.call_kwargs(arguments))
-        if inspect.isawaitable(result):
-            return self._run_awaitable(result)
-        return result
+    def invoke(self, arguments: dict[str, Any], *, call_id: str | None = None) -> Any:
+        """Call the tool, in its `execute_tool` span. An async tool is run to completion with
+        `asyncio.run` (outside an event loop)."""
+        with telemetry.tool_span(tool=self.name, call_id=call_id, description=self.description):
+            result = self.fn(**self.call_kwargs(arguments))
+            if inspect.isawaitable(result):
+                return self._run_awaitable(result)
+            return result
 
-    async def ainvoke(self, arguments: dict[str, Any]) -> Any:
-        """Call the tool from asyncio: coroutines are awaited, sync functions run in a worker thread."""
-        kwargs = self.call_kwargs(arguments)
-        if _is_async_callable(self.fn):
-            result = self.fn(**kwargs)
-        else:
-            result = await asyncio.to_thread(self.fn, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+    async def ainvoke(self, arguments: dict[str, Any], *, call_id: str | None = None) -> Any:
+        """Call the tool from asyncio, in its `execute_tool` span: coroutines are awaited, sync functions
+        run in a worker thread."""
+        with telemetry.tool_span(tool=self.name, call_id=call_id, description=self.description):
+            kwargs = self.call_kwargs(arguments)
+            if _is_async_callable(self.fn):
+                result = self.fn(**kwargs)
+            else:
+                result = await asyncio.to_thread(self.fn, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
 
     def _run_awaitable(self, awaitable: Awaitable[Any]) -> Any:
         try:

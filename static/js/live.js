@@ -17,16 +17,39 @@
     box.hidden = false;
   });
 
-  var live = document.getElementById("run-live");
+  // The queue's tab title leads with the pending count, "(3) Approvals", kept as the nav count changes.
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    var count = document.getElementById("pending-count");
+    if (!count || !document.getElementById("approval-rows")) { return; }
+    var n = parseInt(count.textContent, 10) || 0;
+    document.title = (n ? "(" + n + ") " : "") + document.title.replace(/^\(\d+\) /, "");
+  });
+
+  // The queue's announcement is said again whenever its text is swapped in: only a changed one is.
+  document.addEventListener("htmx:oobBeforeSwap", function (e) {
+    if (e.detail.target.id === "queue-announce" && e.detail.fragment.textContent === e.detail.target.textContent) {
+      e.detail.shouldSwap = false;
+    }
+  });
+
+  // A run's page, or an approval request's page, which listens on its run's socket.
+  var live = document.getElementById("run-live") || document.getElementById("approval-live");
   if (!live) { return; }
 
   // On every (re)connect, and every 5 s as a safety net for a lost nudge, tell the server the last
-  // event this page shows: it answers only with newer ones, so nothing is shown twice.
+  // event this page shows: it answers only with newer ones, so nothing is shown twice. An approval
+  // page shows no timeline: its state section says the last event it reflects and the request's status.
   var socket = null;
   function hello() {
     var items = document.querySelectorAll("#timeline > li[data-seq]");
     var after = items.length ? parseInt(items[items.length - 1].dataset.seq, 10) : 0;
-    if (socket) { socket.send(JSON.stringify({type: "hello", after: after})); }
+    var message = {type: "hello", after: after};
+    var approval = document.getElementById("approval-state");
+    if (approval) {
+      message.after = parseInt(approval.dataset.seq, 10) || 0;
+      message.approval = approval.dataset.approvalStatus;
+    }
+    if (socket) { socket.send(JSON.stringify(message)); }
   }
   live.addEventListener("htmx:wsOpen", function (e) { socket = e.detail.socketWrapper; hello(); });
   live.addEventListener("htmx:wsClose", function () { socket = null; });

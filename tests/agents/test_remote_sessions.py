@@ -118,7 +118,8 @@ def test_reviewers_see_redacted_arguments_of_a_remote_request(post, agent, clien
     client.force_login(reviewer)
     page = client.get(reverse("approvals:detail", args=[approval.pk])).content.decode()
     assert approval.arguments == {"order_id": "[redacted]", "amount": 250}
-    assert ('<span class="badge remote">remote</span> billing-agent (actor AI_AGENT_001' in page,
+    assert ('agent key <strong>billing-agent</strong> <span class="badge remote">remote</span>, acting as AI_AGENT_001'
+            in page,
             "ord_7" in page, "[redacted]" in page) == (True, False, True)
 
 

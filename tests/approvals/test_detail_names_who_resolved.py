@@ -84,10 +84,11 @@ def test_approving_through_the_page_costs_a_fixed_number_of_queries(client, paus
                                                                    django_assert_num_queries):
     """Session, user, permissions (2), the request with its run (read once), the conditional UPDATE, and
     its audit record (the tool's context and the record: no chain head, the sealer chains it later), with
-    the savepoints of the atomic blocks."""
+    the savepoints of the atomic blocks; then the reviewer's queue, for the next request to decide (11, was 10
+    before the page sent the reviewer on: issue 13)."""
     monkeypatch.setattr("audit.recorders._tool_contexts", {})  # the tool's domain/actor is read, not cached
     client.force_login(reviewer)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         response = client.post(reverse("approvals:detail", args=[paused.pk]), {"resolution": "approved"})
     assert response.status_code == 302
     assert ApprovalRequest.objects.get(pk=paused.pk).status == "approved"

@@ -28,7 +28,7 @@ def rita(client):
 
 
 def configuration_records() -> list[tuple[str, str, str]]:
-    return list(AuditRecord.objects.filter(kind="configuration", reason__startswith="pause ").order_by("seq")
+    return list(AuditRecord.objects.filter(kind="configuration", reason__startswith="pause ").order_by("id")
                 .values_list("status", "actor", "reason"))
 
 

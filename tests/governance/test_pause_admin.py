@@ -24,7 +24,7 @@ def staff(client):
 
 
 def pause_records() -> list[tuple[str, str]]:
-    return list(AuditRecord.objects.filter(kind="configuration", reason__startswith="pause ").order_by("seq")
+    return list(AuditRecord.objects.filter(kind="configuration", reason__startswith="pause ").order_by("id")
                 .values_list("actor", "reason"))
 
 

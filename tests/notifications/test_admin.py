@@ -33,7 +33,7 @@ def _form(**changes) -> dict:
 
 
 def _configuration_records() -> list[dict]:
-    return [json.loads(r.details) for r in AuditRecord.objects.filter(kind="configuration").order_by("seq")
+    return [json.loads(r.details) for r in AuditRecord.objects.filter(kind="configuration").order_by("id")
             if json.loads(r.details)["model"] == "notifications.WebhookEndpoint"]
 
 

@@ -252,7 +252,10 @@ def test_wait_for_reviewer_retries_a_server_error_then_reads_the_decision(remote
     fake_bighub.fail["/approvals/val_1"] = 503
 
     def recover_after_two_failures():
-        while len(fake_bighub.approval_reads("val_1")) < 2:
+        # The waiter asks one read at a time, so once a third read has arrived the first two have
+        # been answered 503. (Waiting for two reads raced: the second could be answered after the
+        # failure was cleared, and then only one 503 had been retried.)
+        while len(fake_bighub.approval_reads("val_1")) < 3:
             time.sleep(0.01)
         fake_bighub.fail.clear()
         fake_bighub.decide("val_1", "approved")
