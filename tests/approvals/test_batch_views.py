@@ -132,3 +132,13 @@ def test_batch_by_a_non_reviewer_resolves_nothing(client, operator):
                        follow=True).content.decode()
     assert "only members of the reviewers group may approve or deny" in body
     assert _statuses(approval) == ["pending"]
+
+
+def test_request_page_tells_j_and_k_the_neighbours_in_the_queue(reviewing, operator):
+    older, current, newer = (pending_approval(operator, n) for n in (1, 2, 3))
+    pending_approval(make_user("otto"), 4).run.delete()  # gone: never a neighbour
+    body = reviewing.get(reverse("approvals:detail", args=[current.pk])).content.decode()
+    nav = re.search(r'<div id="review-nav" hidden([^>]*)>', body).group(1)
+    assert f'data-next-url="/approvals/{older.pk}/"' in nav
+    assert f'data-previous-url="/approvals/{newer.pk}/"' in nav
+    assert f'data-edit-url="/approvals/{current.pk}/edit/"' in nav
