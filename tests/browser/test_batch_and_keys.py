@@ -107,9 +107,10 @@ def test_keyboard_only_approve_and_deny(live_stack, chromium):
     expect(reviewer.locator(".messages")).to_contain_text("refund_payment: denied")
 
     operator.goto(f"{url}/approvals/{approved}/")
-    expect(operator.locator("h1 .badge")).to_have_text("approved")
+    expect(operator.locator("#approval-outcome")).to_contain_text("Approved by reviewer")
     operator.goto(f"{url}/approvals/{denied}/")
-    expect(operator.locator("section.card").first).to_contain_text("already refunded by phone")
+    expect(operator.locator("#approval-outcome")).to_contain_text("Denied by reviewer")
+    expect(operator.locator("#approval-outcome")).to_contain_text("already refunded by phone")
 
 
 def test_deny_clicked_without_a_reason_asks_for_one(live_stack, chromium):
@@ -120,6 +121,7 @@ def test_deny_clicked_without_a_reason_asks_for_one(live_stack, chromium):
     reviewer.goto(f"{url}/approvals/?requester=operator")
     row = reviewer.locator("#approval-rows tr[data-approval]")
     expect(row).to_have_count(1, timeout=60_000)
+    request = row.get_by_role("link").first.get_attribute("href")
     row.get_by_role("link").first.click()
     reviewer.click("#deny")
     expect(reviewer.locator("#deny-prompt")).to_be_visible()
@@ -127,4 +129,7 @@ def test_deny_clicked_without_a_reason_asks_for_one(live_stack, chromium):
     preset = reviewer.locator("#deny-prompt-reason option").nth(1).inner_text()
     reviewer.click("#deny-prompt-submit")
     expect(reviewer.locator(".messages")).to_contain_text("refund_payment: denied")
-    expect(reviewer.locator("section.card").first).to_contain_text(preset)
+    reviewer.goto(f"{url}/approvals/?requester=operator")
+    expect(reviewer.locator("#approval-rows")).to_contain_text("Nothing is waiting for review")
+    operator.goto(f"{url}{request}")
+    expect(operator.locator("#approval-outcome")).to_contain_text(preset)
