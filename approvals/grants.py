@@ -44,6 +44,8 @@ class GrantSettlement:
     outcome: str  # for the run's timeline: "approved by grant #3 of rita (the rest of run 1a2b3c4d)"
     reviewer: str = ""  # the username of who granted it
     approval_id: None = None  # no request was raised (what a `Resolution` names there)
+    arguments: None = None  # a grant never edits a call: it runs with the arguments the model gave
+    note: str = ""
 
 
 def may_grant(user, approval: ApprovalRequest) -> bool:
