@@ -40,8 +40,9 @@ def allowing(user: Any, *, user_pk: Any = None) -> Q:
     user_pk = user.pk if user_pk is None else user_pk
     tool_groups = _ToolGroups.objects.filter(toolregistration__name=OuterRef("tool"))
     domain_groups = _DomainGroups.objects.filter(domaindefault__domain=OuterRef(DOMAIN))
-    # A request that escalated at its deadline (approvals/deadlines.py): its escalation group may decide it too.
-    escalated_to_them = get_user_model().groups.through.objects.filter(group_id=OuterRef("escalated_to_id"), user_id=user_pk)
+    # A request that escalated at its deadline (approvals/deadlines.py): its escalation group decides it too.
+    memberships = get_user_model().groups.through.objects
+    escalated_to_them = memberships.filter(group_id=OuterRef("escalated_to_id"), user_id=user_pk)
     return Q(Exists(tool_groups.filter(group__user=user_pk))) | Q(Exists(escalated_to_them)) | (
         ~Q(Exists(tool_groups)) & (~Q(Exists(domain_groups)) | Q(Exists(domain_groups.filter(group__user=user_pk))))
     )

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("<int:approval_id>/", views.detail, name="detail"),
     path("<int:approval_id>/edit/", edit_views.edit, name="edit"),
+    path("batch/", views.batch_resolve, name="batch"),
     path("pause/", views.pause, name="pause"),
     path("pause/<int:pause_id>/resume/", views.resume, name="resume"),
     path("<int:approval_id>/grant/", grant_views.grant, name="grant"),

@@ -1,5 +1,6 @@
-"""Approval pages: the live queue and one request's page (its context from approvals/context.py, approve/deny);
-the kill switch's pause and resume buttons (on the queue and the run page; the work is governance/pauses.py)."""
+"""Approval pages: the live queue (filtered, with its batch bar; the work is approvals/batch.py) and one
+request's page (its context from approvals/context.py, approve/deny); the kill switch's pause and resume
+buttons (on the queue and the run page; the work is governance/pauses.py)."""
 
 from __future__ import annotations
 
@@ -14,21 +15,59 @@ from django.views.decorators.http import require_POST
 
 from governance import pauses
 
-from . import quorum, services
+from . import batch, quorum, services
 from .context import next_to_decide, review_context
-from .forms import PauseForm, ResolveForm
+from .forms import BatchForm, PauseForm, QueueFilterForm, ResolveForm
 from .models import ApprovalRequest
+
+BATCH_RESULT = "approvals_batch_result"  # the session key that carries a batch's outcomes to the queue
 
 
 @login_required
 def queue(request) -> HttpResponse:
+    filters = QueueFilterForm(request.GET)
     if request.htmx:
-        return TemplateResponse(request, "approvals/queue.html#approval-rows",
-                                {"approvals": ApprovalRequest.objects.queue_for(request.user).listed()})
-    approvals = list(ApprovalRequest.objects.queue_for(request.user).listed())
-    context = {"approvals": approvals, "queued_tools": sorted({a.tool for a in approvals}),
-               **pauses.shown_to(request.user)}
-    return TemplateResponse(request, "approvals/queue.html", context)
+        return TemplateResponse(request, "approvals/queue.html#approval-rows", _rows(request, filters))
+    return _queue_page(request, filters, BatchForm(), batch_result=request.session.pop(BATCH_RESULT, None))
+
+
+@login_required
+@require_POST
+def batch_resolve(request) -> HttpResponse:
+    """The batch bar: resolve each chosen request on its own, then show the queue with what became of each."""
+    filters, form = QueueFilterForm(request.POST), BatchForm(request.POST)
+    if not all([filters.is_valid(), form.is_valid()]):  # both, so that both show their errors
+        return _queue_page(request, filters, form, status=400)
+    data = form.cleaned_data
+    if data["matching"]:
+        ids = batch.matching_ids(filters.filter(ApprovalRequest.objects.queue_for(request.user)), upto=data["upto"])
+    else:
+        ids = data["approval"]
+    reason = data["deny_reason"]
+    outcomes = batch.resolve_many(approval_ids=ids, reviewer=request.user, resolution=data["resolution"],
+                                  comment=data["comment"], deny_reason_id=reason.pk if reason else None)
+    request.session[BATCH_RESULT] = batch.summary(data["resolution"], outcomes)
+    query = filters.query_string()
+    return redirect(reverse("approvals:queue") + (f"?{query}" if query else ""))
+
+
+def _rows(request, filters: QueueFilterForm) -> dict:
+    if not filters.is_valid():
+        return {"approvals": [], "matching_count": 0, "newest_id": None}
+    return batch.listing(filters.filter(ApprovalRequest.objects.queue_for(request.user)))
+
+
+def _queue_page(request, filters: QueueFilterForm, form: BatchForm, *, status: int = 200,
+                batch_result: dict | None = None) -> HttpResponse:
+    """The queue with its filters, batch bar (as posted, when it had errors: nothing is lost) and the
+    last batch's outcomes."""
+    rows = _rows(request, filters)
+    rows["approvals"] = list(rows["approvals"])
+    selected = set(getattr(form, "cleaned_data", {}).get("approval") or [])
+    context = {**rows, "filters": filters, "batch_form": form, "selected": selected, "batch_result": batch_result,
+               "queued_tools": sorted({a.tool for a in rows["approvals"]}), **pauses.shown_to(request.user)}
+    return TemplateResponse(request, "approvals/queue.html", context,
+                            status=status if filters.is_valid() else 400)
 
 
 @login_required

@@ -34,6 +34,8 @@ from django.db.models import Max
 from django.http import QueryDict
 from django.template.loader import render_to_string
 
+from approvals import batch as approvals_batch
+from approvals.forms import QueueFilterForm
 from approvals.models import ApprovalRequest, ApprovalStatus
 
 from .commands import offered
@@ -221,6 +223,7 @@ class DashboardConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
         query = QueryDict(self.scope.get("query_string", b"").decode())
         self.show = {s for s in query.get("show", "").split(",") if s in ("runs", "approvals")}
         self.run_filters = RunFilterForm(query)
+        self.queue_filters = QueueFilterForm(query)  # the queue's (tool, run, requester): no name shared
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         await self.start_session_watch()
         await self.accept()
@@ -229,10 +232,14 @@ class DashboardConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
             errors = "; ".join(f"{field}: {' '.join(e)}" for field, e in self.run_filters.errors.items())
             await self.send(text_data=_error_frame(f"The runs list is not updated: {errors}"))
             self.show.discard("runs")
+        if "approvals" in self.show and not self.queue_filters.is_valid():
+            errors = "; ".join(f"{field}: {' '.join(e)}" for field, e in self.queue_filters.errors.items())
+            await self.send(text_data=_error_frame(f"The queue is not updated: {errors}"))
+            self.show.discard("approvals")
         # Shared only between sockets that would render alike: one user, with the same permissions as
         # their socket holds them (read once, at connect, as the render reads them), sections and filters.
         self.key = (self.user.pk, self.user.is_superuser, await self._permissions(), tuple(sorted(self.show)),
-                    self.run_filters.query_string())
+                    self.run_filters.query_string(), self.queue_filters.query_string())
         # Every (re)connect starts with the current state: a page whose socket dropped (a restarted
         # server, a lost network) would otherwise miss the changes made while it was away.
         await self._send_now()
@@ -275,6 +282,7 @@ class DashboardConsumer(SessionBoundConsumer, AsyncWebsocketConsumer):
         return render_to_string("runs/_dashboard_update.html", {
             "show": self.show,
             **(run_listing(self.run_filters, self.user) if "runs" in self.show else {}),
-            "approvals": ApprovalRequest.objects.queue_for(self.user).listed() if "approvals" in self.show else [],
+            **(approvals_batch.listing(self.queue_filters.filter(ApprovalRequest.objects.queue_for(self.user)))
+               if "approvals" in self.show else {"approvals": []}),
             "pending_count": ApprovalRequest.objects.queue_for(self.user).count(),
         })

@@ -1,4 +1,5 @@
-"""Run pages: the live list, the start form, a run's live detail, cancel, retry. Logic lives in commands."""
+"""Run pages: the live list, the start form, a run's live detail, cancel (after a confirmation), retry.
+Logic lives in commands."""
 
 from __future__ import annotations
 
@@ -75,6 +76,12 @@ def run_detail(request: HtmxHttpRequest, run_id) -> HttpResponse:
 @require_POST
 def run_cancel(request: HtmxHttpRequest, run_id) -> HttpResponse:
     run = get_object_or_404(Run.objects.visible_to(request.user), pk=run_id)
+    if request.POST.get("confirm") != "yes" and commands.offered(request.user, run)["can_cancel"]:
+        # Cancelling is final, so it is asked first: the button's hx-confirm sends `confirm`; a post without
+        # it (no JavaScript) gets this question, and nothing is cancelled yet.
+        if request.htmx:
+            return TemplateResponse(request, "runs/cancel_confirm.html#confirm-cancel", {"run": run})
+        return TemplateResponse(request, "runs/cancel_confirm.html", {"run": run})
     if commands.cancel_run(run=run, user=request.user):
         messages.success(request, "The run was cancelled.")
     else:

@@ -132,7 +132,7 @@ def test_a_cancelled_session_denies_its_waiting_call_and_blocks_the_next(api_ser
     poll = waiting(api_server, secret, request_id)
     run = Run.objects.get()
     client.force_login(reviewer)
-    assert client.post(f"/runs/{run.pk}/cancel/").status_code == 302
+    assert client.post(f"/runs/{run.pk}/cancel/", {"confirm": "yes"}).status_code == 302
     cancelled_at = time.monotonic()
     item = poll.result()
     assert poll.answered_at - cancelled_at < 1.0

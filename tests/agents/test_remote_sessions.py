@@ -148,7 +148,7 @@ def test_cancelling_a_session_denies_its_requests_and_blocks_its_later_calls(pos
     client.force_login(reviewer)
     page = client.get(run.get_absolute_url()).content.decode()
     assert re.search(r'id="cancel-run">Cancel session<', page)
-    client.post(reverse("runs:cancel", args=[run.pk]))
+    client.post(reverse("runs:cancel", args=[run.pk]), {"confirm": "yes"})
     later = post("/actions/evaluate", {**LOOKUP, "context": {"session_id": "s"}}, agent[1]).json()
     dry = post("/actions/evaluate", {**LOOKUP, "dry_run": True, "context": {"session_id": "s"}}, agent[1]).json()
     elsewhere = post("/actions/evaluate", {**LOOKUP, "context": {"session_id": "t"}}, agent[1]).json()

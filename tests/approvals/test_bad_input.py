@@ -90,5 +90,6 @@ def test_forged_csrf_approve_or_deny_is_403_and_changes_nothing(paused, reviewer
     assert response.status_code == 403
     assert snapshot() == before
     assert ApprovalRequest.objects.get(pk=paused.pk).status == "pending"
-    assert client.post(url, {"resolution": resolution, "csrfmiddlewaretoken": real}).status_code == 302
+    data = {"resolution": resolution, "comment": "checked", "csrfmiddlewaretoken": real}  # a denial needs a reason
+    assert client.post(url, data).status_code == 302
     assert ApprovalRequest.objects.get(pk=paused.pk).status == resolution

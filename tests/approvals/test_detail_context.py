@@ -104,8 +104,9 @@ def test_page_query_count_does_not_grow_with_calls_or_earlier_requests(reviewer_
             "tool": "lookup_order", "call_id": f"c{seq}", "status": "executed", "reason": "allowed"})
     # session, user, user and group permissions, the request with its run and people, the run's last event,
     # its call events, the tool's target argument, the earlier requests, the policies, the deny reasons,
-    # the nav count, and who may decide it (reviewer groups, quorum votes: approvals/quorum.py)
-    body = reviewer_page(_detail(current), queries=13)
+    # the nav count, who may decide it (reviewer groups, quorum votes: approvals/quorum.py), the requests
+    # before and after it in the queue (where j and k go)
+    body = reviewer_page(_detail(current), queries=14)
     assert body.count("<td><strong>lookup_order</strong></td>") == rows
     assert body.count("denied</span>") == min(rows, 10)
     assert "policy <strong>demo</strong>: Refunds above 100 need a reviewer." in body
@@ -128,7 +129,7 @@ def test_after_the_last_decision_the_reviewer_goes_to_the_queue_with_a_message(c
     current = pending_approval(operator, 3)
     client.force_login(reviewer)
 
-    response = client.post(_detail(current), {"resolution": "denied"}, follow=True)
+    response = client.post(_detail(current), {"resolution": "denied", "comment": "not this one"}, follow=True)
 
     assert response.redirect_chain == [(reverse("approvals:queue"), 302)]
     assert [str(m) for m in response.context["messages"]] == [

@@ -31,7 +31,7 @@ def _page(client, approval) -> str:
 
 def test_approval_denied_by_a_cancel_names_who_cancelled(client, operator, paused):
     client.force_login(operator)
-    client.post(reverse("runs:cancel", args=[paused.run_id]))
+    client.post(reverse("runs:cancel", args=[paused.run_id]), {"confirm": "yes"})
 
     page = _page(client, paused)
 
@@ -41,7 +41,7 @@ def test_approval_denied_by_a_cancel_names_who_cancelled(client, operator, pause
 
 def test_approving_a_request_a_cancel_denied_is_409_naming_who_cancelled(client, operator, reviewer, paused):
     client.force_login(operator)
-    client.post(reverse("runs:cancel", args=[paused.run_id]))
+    client.post(reverse("runs:cancel", args=[paused.run_id]), {"confirm": "yes"})
     client.force_login(reviewer)
 
     response = client.post(reverse("approvals:detail", args=[paused.pk]), {"resolution": "approved"})

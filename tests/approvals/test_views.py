@@ -40,7 +40,7 @@ def test_second_approval_click_gets_409_with_message(client, operator, django_ca
     url = reverse("approvals:detail", args=[approval.pk])
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url, {"resolution": "approved"})
-        response = client.post(url, {"resolution": "denied"})
+        response = client.post(url, {"resolution": "denied", "comment": "changed my mind"})
     assert response.status_code == 409
     assert "Already approved by rita at" in response.content.decode()
     assert len(demo_tools.EXECUTIONS) == 1
@@ -91,7 +91,9 @@ def test_queue_query_count_does_not_grow_with_rows(reviewer_page, rows):
     """Each row shows the request, its run and who started that run."""
     for i in range(rows):
         pending_approval(make_user(f"op{i}"), i)
-    # session, user, user and group permissions, nav count, the rows with runs and starters, the active pauses
-    body = reviewer_page(reverse("approvals:queue"), queries=7)
+    # session, user, user and group permissions, nav count, how many match the filters (and the newest: the
+    # batch bar's "all matching"), the rows with runs and starters, the batch bar's preset reasons, the
+    # active pauses
+    body = reviewer_page(reverse("approvals:queue"), queries=9)
     assert body.count("review</a>") == rows
     assert body.count("</a> by op") == rows

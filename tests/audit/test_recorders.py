@@ -136,7 +136,7 @@ def test_secrets_reach_neither_the_audit_log_nor_the_application_log(settings, c
 def test_cancel_records_its_denial_naming_who_cancelled(client, operator):
     run = start_run_now(operator, "Refund order ord_3 for 350")
     client.force_login(operator)
-    client.post(f"/runs/{run.pk}/cancel/")
+    client.post(f"/runs/{run.pk}/cancel/", {"confirm": "yes"})
 
     approval = AuditRecord.objects.get(run_id=run.pk, kind="approval")
     denial = AuditRecord.objects.get(run_id=run.pk, kind="decision", decision="denied")

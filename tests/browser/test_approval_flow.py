@@ -29,7 +29,6 @@ def test_approval_flow_live_without_reloading(live_stack, chromium):
     row = reviewer.locator("#approval-rows tr", has_text="refund_payment")
     expect(row).to_be_visible(timeout=20_000)
     expect(reviewer.locator("#pending-count")).to_have_text("1")
-    screenshot(reviewer, "approvals-queue.png")
 
     row.get_by_role("link").first.click()
     expect(reviewer.locator("pre").first).to_contain_text("ord_123")

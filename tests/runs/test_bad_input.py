@@ -235,5 +235,6 @@ def test_forged_csrf_cancel_is_403_and_changes_nothing(paused, operator, token, 
     response = client.post(reverse("runs:cancel", args=[paused.run_id]), token, headers=headers)
     assert response.status_code == 403
     assert snapshot() == before
-    assert client.post(reverse("runs:cancel", args=[paused.run_id]), {"csrfmiddlewaretoken": real}).status_code == 302
+    confirmed = {"csrfmiddlewaretoken": real, "confirm": "yes"}
+    assert client.post(reverse("runs:cancel", args=[paused.run_id]), confirmed).status_code == 302
     assert Run.objects.get(pk=paused.run_id).status == "cancelled"

@@ -118,7 +118,7 @@ def test_cancel_by_htmx_with_header_token_reloads_the_run_page(operator):
     client = Client(enforce_csrf_checks=True)
     client.force_login(operator)
     client.get(reverse("runs:detail", args=[run.pk]))
-    response = client.post(reverse("runs:cancel", args=[run.pk]),
+    response = client.post(reverse("runs:cancel", args=[run.pk]), {"confirm": "yes"},  # as hx-vals sends it
                            headers={"HX-Request": "true", "X-CSRFToken": client.cookies["csrftoken"].value})
     assert response["HX-Redirect"] == run.get_absolute_url()
     assert Run.objects.get(pk=run.pk).status == "cancelled"
@@ -157,7 +157,7 @@ def test_timeline_denial_entry_names_the_reviewer(client, operator, django_captu
 
 def test_timeline_shows_the_denial_a_cancel_made_naming_who_cancelled(client, operator):
     run = paused_run(operator)
-    client.post(reverse("runs:cancel", args=[run.pk]))
+    client.post(reverse("runs:cancel", args=[run.pk]), {"confirm": "yes"})
 
     timeline = _timeline(client.get(reverse("runs:detail", args=[run.pk])).content.decode())
 
