@@ -110,7 +110,7 @@ def test_tool_registered_in_admin_records_every_field(admin_client):
         "description": "Look up an order's status (read-only).", "schema": tool.schema, "schema_override": None,
         "value_argument": "", "target_argument": "", "domain": "customer_transactions", "actor": "",
         "decision_mode": "submit", "approve_above": None, "block_above": None, "redact_fields": "", "enabled": True,
-        "approvals_needed": 1,
+        "approvals_needed": 1, "approval_window_seconds": None, "escalation_group": None,
     })
     assert record.details_data["object_id"] == str(tool.pk)
     assert record.reason == "tool registration “lookup_order” created"
