@@ -1,12 +1,14 @@
 """Admin for tool registrations, policies and domain defaults (validation lives on the models; every add,
 change and delete asks for a comment and becomes a policy set version, governance/versions.py), the
-versions themselves (read-only, with their diffs, and rollback), the kill switch's pauses (made and
+versions themselves (read-only, with their diffs, and rollback), the differences of shadow policies
+(read-only, counted on each policy's page), the kill switch's pauses (made and
 resumed through governance/pauses.py), and the read-only bases the history admins use (runs,
 approvals, audit)."""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,7 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from . import pauses, permissions, versions
+from . import pauses, permissions, shadow, versions
 from .models import (
     DomainDefault,
     Pause,
@@ -25,6 +27,7 @@ from .models import (
     Policy,
     PolicySetChange,
     PolicySetVersion,
+    ShadowDifference,
     ToolRegistration,
 )
 
@@ -182,12 +185,28 @@ class PauseAdmin(admin.ModelAdmin):
 
 @admin.register(Policy)
 class PolicyAdmin(VersionedAdmin):
-    list_display = ("name", "enabled", "updated_at")
-    fields = ("name", "description", "cedar", "enabled", "version_comment", "version_history")
-    readonly_fields = ("version_history",)
+    list_display = ("name", "enabled", "mode", "updated_at")
+    fields = ("name", "description", "cedar", "enabled", "mode", "shadow_differences", "version_comment",
+              "version_history")
+    readonly_fields = ("shadow_differences", "version_history")
     version_kind = PolicySetChange.Kind.POLICY
-    list_filter = ("enabled",)
+    list_filter = ("enabled", "mode")
     search_fields = ("name", "cedar", "description")
+
+    @admin.display(description="Decisions it would have changed")
+    def shadow_differences(self, obj: Policy) -> str:
+        """Its shadow differences counted by outcome pair, each count linked to the list of those calls."""
+        counts = shadow.outcome_counts(obj) if obj is not None and obj.pk is not None else []
+        if not counts:
+            return ("None recorded. In shadow mode, every decision this policy would have changed is counted "
+                    "here." if obj is None or obj.mode != Policy.Mode.SHADOW else "None recorded yet.")
+        listed = reverse("admin:governance_shadowdifference_changelist")
+        return format_html_join(
+            "", '<p class="shadow-count"><a href="{}">{} → {}: {}</a></p>',
+            ((f"{listed}?{urlencode({'policy__id__exact': obj.pk, 'real_outcome': real, 'shadow_outcome': shadowed})}",
+              _OUTCOME_WORDS[real], _OUTCOME_WORDS[shadowed], n)
+             for real, shadowed, n in counts),
+        )
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
@@ -257,3 +276,27 @@ class PolicySetVersionAdmin(ReadOnlyAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.opts, "version": version, "form": form,
                    "preview": versions.preview(version), "title": f"Roll back to {version}"}
         return TemplateResponse(request, "admin/governance/policysetversion/rollback.html", context)
+
+
+_OUTCOME_WORDS = {value: label.lower() for value, label in DomainDefault.Outcome.choices}
+
+
+@admin.register(ShadowDifference)
+class ShadowDifferenceAdmin(ReadOnlyAdmin):
+    """The decisions shadow policies would have changed, each linked to its run (governance/shadow.py)."""
+
+    list_display = ("created_at", "policy", "outcomes", "tool", "actor", "domain", "call")
+    list_filter = ("policy", "real_outcome", "shadow_outcome", "tool", "domain")
+    list_select_related = ("policy",)
+    search_fields = ("tool", "actor", "call_id", "request_id")
+
+    @admin.display(description="Outcome (real → shadow)")
+    def outcomes(self, obj: ShadowDifference) -> str:
+        return f"{_OUTCOME_WORDS[obj.real_outcome]} → {_OUTCOME_WORDS[obj.shadow_outcome]}"
+
+    @admin.display(description="Call")
+    def call(self, obj: ShadowDifference) -> str:
+        label = f"call {obj.call_id}" if obj.call_id else f"request {obj.request_id}"
+        if obj.run_id is None:
+            return label
+        return format_html('<a href="{}">{}</a>', reverse("runs:detail", args=[obj.run_id]), label)

@@ -3,7 +3,8 @@
 `build_guard(tool_names=...)` gives a `GuardedOpenAI` with the enabled registered tools, the
 decision backend chosen in settings (the embedded engine over the database's policies, or BIGHUB),
 and the OpenAI client (OpenAI with a key, otherwise the offline demo model). The embedded engine is
-parsed once per version of the policy tables and reused, not rebuilt per call; its decisions carry the
+parsed once per version of the policy tables and reused, not rebuilt per call (with one engine per shadow
+policy, governance/shadow.py, whose differences name `run_id`); its decisions carry the
 number of the policy set version (governance/versions.py) read with those tables. Both backends are
 wrapped in the kill switch's `PauseGate` (governance/pauses.py): the dashboard's runs and the remote
 agents' API (`embedded_engine`) decide through it, so a pause blocks both.
@@ -24,6 +25,7 @@ from governance.registry import import_tool_callable
 from . import versions
 from .models import DASHBOARD_ACTOR, DomainDefault, Policy, ToolRegistration
 from .pauses import PauseGate
+from .shadow import Shadow
 
 _engine_lock = threading.Lock()
 _engine_cache: dict[int, Any] = {}
@@ -41,21 +43,22 @@ def _policy_version() -> tuple[int, int | None]:
     number = versions.latest_number()
     return hash((
         number,
-        tuple(Policy.objects.filter(enabled=True).order_by("name").values_list("name", "cedar")),
+        tuple(Policy.objects.filter(enabled=True).order_by("name").values_list("name", "cedar", "mode")),
         tuple(ToolRegistration.objects.filter(enabled=True).order_by("name")
               .values_list("name", "approve_above", "block_above")),
         tuple(DomainDefault.objects.order_by("domain").values_list("domain", "outcome")),
     )), number
 
 
-def embedded_engine() -> PauseGate:
-    """The embedded Cedar engine over the enabled policies, thresholds and domain defaults, behind the
-    kill switch, which stamps each decision with the policy set version the engine was built from."""
-    engine, number = _policy_engine()
-    return PauseGate(engine, policy_version=number)
+def embedded_engine(*, run_id: Any = None, hold_shadow: bool = False) -> PauseGate:
+    """The embedded Cedar engine over the enabled active policies, thresholds and domain defaults, behind the
+    kill switch, which stamps each decision with the policy set version the engine was built from and
+    compares it with the shadow policies (`run_id`, `hold_shadow`: see `PauseGate`)."""
+    (engine, shadows), number = _policy_engine()
+    return PauseGate(engine, policy_version=number, shadows=shadows, run_id=run_id, hold_shadow=hold_shadow)
 
 
-def _policy_engine() -> tuple[Any, int | None]:
+def _policy_engine() -> tuple[tuple[Any, list[Shadow]], int | None]:
     from governance.policy import (  # noqa: PLC0415 -- cedarpy only with the embedded backend
         EmbeddedPolicyEngine,
         PolicySource,
@@ -64,11 +67,12 @@ def _policy_engine() -> tuple[Any, int | None]:
 
     version, number = _policy_version()
     with _engine_lock:
-        engine = _engine_cache.get(version)
-        if engine is not None:
-            return engine, number
+        built = _engine_cache.get(version)
+        if built is not None:
+            return built, number
+        policies = list(Policy.objects.filter(enabled=True).order_by("name"))
         sources: list[Any] = [
-            PolicySource(name=p.name, text=p.cedar) for p in Policy.objects.filter(enabled=True).order_by("name")
+            PolicySource(name=p.name, text=p.cedar) for p in policies if p.mode == Policy.Mode.ACTIVE
         ]
         for tool in ToolRegistration.objects.filter(enabled=True).exclude(approve_above=None, block_above=None):
             sources.append(
@@ -76,16 +80,22 @@ def _policy_engine() -> tuple[Any, int | None]:
             )
         defaults = dict(DomainDefault.objects.values_list("domain", "outcome"))
         engine = EmbeddedPolicyEngine(sources, domain_defaults=defaults)
+        # One engine per shadow policy (the active set with it added), so each difference names its policy.
+        shadows = [Shadow(policy_id=p.pk, name=p.name,
+                          engine=EmbeddedPolicyEngine([*sources, PolicySource(name=p.name, text=p.cedar)],
+                                                      domain_defaults=defaults))
+                   for p in policies if p.mode == Policy.Mode.SHADOW]
         _engine_cache.clear()
-        _engine_cache[version] = engine
-        return engine, number
+        _engine_cache[version] = (engine, shadows)
+        return (engine, shadows), number
 
 
 _bighub_backend: Any = None
 
 
-def decision_backend() -> Any:
-    """The configured backend behind the kill switch; the BIGHUB client is built once per process and reused."""
+def decision_backend(*, run_id: Any = None) -> Any:
+    """The configured backend behind the kill switch; the BIGHUB client is built once per process and reused.
+    Shadow policies are the embedded engine's: with BIGHUB they are not evaluated."""
     global _bighub_backend
     if settings.GOVERNANCE_DECISION_BACKEND == "bighub":
         if _bighub_backend is None:
@@ -95,7 +105,7 @@ def decision_backend() -> Any:
 
             _bighub_backend = bighub_backend_from_settings(settings.BIGHUB_API_KEY, settings.BIGHUB_BASE_URL or None)
         return PauseGate(_bighub_backend)
-    return embedded_engine()
+    return embedded_engine(run_id=run_id)
 
 
 def openai_client() -> Any:
@@ -113,11 +123,12 @@ def openai_client() -> Any:
     return _openai_client
 
 
-def build_guard(*, tool_names: list[str], actor: str = DASHBOARD_ACTOR) -> GuardedOpenAI:
-    """A guard with the named tools that are still registered and enabled (others are left out)."""
+def build_guard(*, tool_names: list[str], actor: str = DASHBOARD_ACTOR, run_id: Any = None) -> GuardedOpenAI:
+    """A guard with the named tools that are still registered and enabled (others are left out); shadow
+    policies' differences name `run_id`."""
     guard = GuardedOpenAI(
         openai_client=openai_client(),
-        decision_backend=decision_backend(),
+        decision_backend=decision_backend(run_id=run_id),
         actor=actor,
         domain="customer_transactions",
         max_tool_rounds=settings.GOVERNANCE_MAX_TOOL_ROUNDS,

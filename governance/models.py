@@ -3,6 +3,7 @@
 `ToolRegistration.clean()` imports the callable (only under the configured module prefixes) and
 generates its strict JSON schema; `Policy.clean()` parses and validates the Cedar text. A tool that
 does not import, or a policy that does not validate, cannot be saved. `Pause` is the kill switch.
+A policy in shadow mode never decides; `ShadowDifference` records each decision it would have changed.
 A tool's `approvals_needed` (its quorum) and the reviewer groups of a tool or a domain say who decides
 its approval requests (approvals/quorum.py, approvals/reviewer_groups.py).
 """
@@ -137,7 +138,17 @@ class Policy(models.Model):
         "forbid(...) blocks. Actions are registered tool names (Action::\"refund_payment\"). Refused with "
         "the line number if it does not parse or names an unknown action or attribute. See docs/policies.md."
     )
+    class Mode(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SHADOW = "shadow", "Shadow"
+
     enabled = models.BooleanField(default=True)
+    mode = models.CharField(
+        max_length=10, choices=Mode.choices, default=Mode.ACTIVE,
+        help_text="Active: the policy decides. Shadow: it is evaluated beside the active policies and never "
+        "changes a decision; every decision it would have changed is listed on this page, counted by outcome "
+        "(governance/shadow.py).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -332,3 +343,29 @@ class PolicySetChange(_Immutable):
 
     def __str__(self) -> str:
         return f"{self.version}: {self.get_kind_display().lower()} {self.name} {self.action}"
+
+
+class ShadowDifference(models.Model):
+    """A decision a shadow policy would have changed: the real outcome, and the outcome of the active set
+    with that policy added. Written by `governance.shadow`; ids of runs and calls are kept as values
+    (governance imports no other app)."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="shadow_differences")
+    tool = models.CharField(max_length=100)
+    actor = models.CharField(max_length=100)
+    domain = models.CharField(max_length=100)
+    run_id = models.UUIDField(null=True, blank=True, help_text="The run the call belongs to (a remote agent's "
+                              "session is a run too); empty when the decision had none.")
+    call_id = models.CharField(max_length=200, blank=True)
+    request_id = models.CharField(max_length=100, blank=True, help_text="The real decision's request id.")
+    real_outcome = models.CharField(max_length=20, choices=DomainDefault.Outcome.choices)
+    shadow_outcome = models.CharField(max_length=20, choices=DomainDefault.Outcome.choices)
+    policy_version = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["policy", "real_outcome", "shadow_outcome"])]
+
+    def __str__(self) -> str:
+        return f"{self.policy_id}: {self.tool} {self.real_outcome} -> {self.shadow_outcome}"

@@ -12,7 +12,8 @@ The dashboard's runs (`assembly.decision_backend`) and remote agents (`assembly.
 which `agents.evaluate` decides with) both go through it. Nothing is cached in the process, so a
 pause or a resume takes effect at the next decision of every worker. Being the one door of every
 backend decision, the gate also makes its `governance.decide` span (governance/telemetry.py) and stamps
-every decision with the policy set version it was made under (`policy_version`, governance/versions.py).
+every decision with the policy set version it was made under (`policy_version`, governance/versions.py),
+and compares it with the shadow policies (governance/shadow.py), recording where they differ.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance import permissions, telemetry
+from governance import permissions, shadow, telemetry
 from governance.decisions import ActionRequest, Decision
 from governance.redaction import REDACTED, scrub_text
 
-from .models import Pause, PauseScope, ToolRegistration
+from .models import Pause, PauseScope, ShadowDifference, ToolRegistration
 
 
 class NotAllowed(PermissionError):
@@ -101,11 +102,19 @@ class PauseGate:
 
     Every other attribute (`resolve_approval`, `report_outcome`, `domain_defaults`...) is the backend's.
     `policy_version`: the policy set version the backend was built from, recorded on each decision.
+    `shadows` (governance/shadow.py): the shadow policies each decision is compared with; a difference is
+    saved at once with `run_id`, or, with `hold_shadow`, kept in `held` until `save_held` (a caller that
+    writes its decisions later, in its own transaction, or never: a dry run).
     """
 
-    def __init__(self, backend: Any, *, policy_version: int | None = None) -> None:
+    def __init__(self, backend: Any, *, policy_version: int | None = None, shadows: list[shadow.Shadow] | None = None,
+                 run_id: Any = None, hold_shadow: bool = False) -> None:
         self.backend = backend
         self.policy_version = policy_version
+        self.shadows = shadows or []
+        self.run_id = run_id
+        self.hold_shadow = hold_shadow
+        self.held: list[ShadowDifference] = []
 
     def __getattr__(self, name: str) -> Any:
         if name == "backend":  # not set yet (a copy being made): no recursion
@@ -120,7 +129,28 @@ class PauseGate:
 
     def evaluate(self, action: ActionRequest) -> Decision:
         with telemetry.decision_span(action) as span:
-            return _traced(span, action, self._versioned(self.paused(action) or self.backend.evaluate(action)))
+            paused = self.paused(action)
+            decision = paused or self._versioned(self.backend.evaluate(action))
+            if paused is None and self.shadows:
+                self._compare(action, decision)
+            return _traced(span, action, decision)
+
+    def _compare(self, action: ActionRequest, decision: Decision) -> None:
+        found = shadow.differences(self.shadows, action, decision, run_id=self.run_id)
+        if self.hold_shadow:
+            self.held.extend(found)
+        elif found:
+            ShadowDifference.objects.bulk_create(found)
+
+    def save_held(self, *, request_id: str | None, run_id: Any) -> None:
+        """Save the held differences of the decision `request_id`, naming the run it was recorded on."""
+        key = request_id or ""
+        mine = [d for d in self.held if d.request_id == key]
+        if mine:
+            self.held = [d for d in self.held if d.request_id != key]
+            for difference in mine:
+                difference.run_id = run_id
+            ShadowDifference.objects.bulk_create(mine)
 
     def recheck(self, action: ActionRequest) -> Decision:
         """The re-check of an approved call just before it runs: a pause blocks it too."""

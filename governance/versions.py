@@ -35,7 +35,7 @@ from .models import DomainDefault, Policy, PolicySetChange, PolicySetVersion, To
 # What is versioned of each object, by name. Fields another module adds to ToolRegistration that
 # change decisions (approvals needed, reviewer group...) belong in TOOL_FIELDS; an old snapshot
 # without them leaves them as they are on rollback.
-POLICY_FIELDS = ("cedar", "enabled")
+POLICY_FIELDS = ("cedar", "enabled", "mode")
 TOOL_FIELDS = ("callable_path", "enabled", "domain", "actor", "decision_mode", "value_argument", "target_argument",
                "approve_above", "block_above", "redact_fields")
 DOMAIN_DEFAULT_FIELDS = ("outcome",)

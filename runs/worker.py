@@ -165,7 +165,7 @@ class ClaimedRun:
 
     def prepare(self) -> None:
         """The guard, with the run's tools as they are registered now; a new run's first state."""
-        self.guard = build_guard(tool_names=self.run.tool_names())
+        self.guard = build_guard(tool_names=self.run.tool_names(), run_id=self.run.pk)
         if self.state is None:
             self.state = self.guard.start(messages=[{"role": "user", "content": self.run.prompt}], model=self.run.model)
 

@@ -148,7 +148,8 @@ def test_policy_deleted_in_admin_records_what_it_was(admin_client, policy):
     assert response.status_code == 302 and Policy.objects.count() == 0
     [record] = configuration_records(mark)
     assert summary(record) == ("admin", "deleted", "governance.Policy", "lookups",
-                               {"name": "lookups", "description": "", "cedar": CEDAR, "enabled": True}, {})
+                               {"name": "lookups", "description": "", "cedar": CEDAR, "enabled": True,
+                                "mode": "active"}, {})
 
 
 def test_domain_default_changed_in_admin(admin_client):

@@ -76,7 +76,7 @@ def test_policy_change_is_a_version_with_author_comment_and_cedar_diff(admin_use
                             "    @@ -1 +1 @@\n"
                             f"    -{PERMIT_TEXT}\n"
                             f"    +{FORBID_TEXT}")
-    assert version.snapshot["policies"] == {"lookups": {"cedar": FORBID_TEXT, "enabled": True}}
+    assert version.snapshot["policies"] == {"lookups": {"cedar": FORBID_TEXT, "enabled": True, "mode": "active"}}
     assert [(c.kind, c.name, c.action) for c in version.changes.all()] == [("policy", "lookups", "changed")]
 
 
@@ -146,7 +146,8 @@ def test_each_version_is_in_the_audit_history_with_its_number_and_comment(admin_
 def test_admin_refuses_a_policy_saved_without_a_comment(client, admin_user, refund_tool):
     client.force_login(admin_user)
     response = client.post(reverse("admin:governance_policy_add"),
-                           {"name": "lookups", "description": "", "cedar": PERMIT_TEXT, "enabled": "on"})
+                           {"name": "lookups", "description": "", "cedar": PERMIT_TEXT, "enabled": "on",
+                            "mode": "active"})
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == {"version_comment": ["This field is required."]}
     assert (Policy.objects.count(), PolicySetVersion.objects.count()) == (0, 1)
