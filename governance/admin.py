@@ -1,9 +1,9 @@
 """Admin for tool registrations, policies and domain defaults (validation lives on the models; every add,
 change and delete asks for a comment and becomes a policy set version, governance/versions.py, and is
 refused when it would break a policy example, governance/policy_examples.py), the policy examples, the
-versions themselves (read-only, with their diffs, and rollback), the kill switch's pauses (made and
-resumed through governance/pauses.py), and the read-only bases the history admins use (runs,
-approvals, audit)."""
+versions themselves (read-only, with their diffs, and rollback, refused too when it breaks an example),
+the kill switch's pauses (made and resumed through governance/pauses.py), and the read-only bases the
+history admins use (runs, approvals, audit)."""
 
 from __future__ import annotations
 
@@ -305,6 +305,9 @@ class PolicySetVersionAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         version = get_object_or_404(PolicySetVersion, pk=pk)
         form = RollbackForm(request.POST or None)
+        broken = example_errors(versions.restored(version), "Rolling back") if request.method == "POST" else []
+        for message in broken:
+            form.add_error(None, message)
         if request.method == "POST" and form.is_valid():
             try:
                 made = versions.rollback(to=version.number, by=request.user, comment=form.cleaned_data["comment"])

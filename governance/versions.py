@@ -235,6 +235,11 @@ def preview(version: PolicySetVersion) -> str:
     return "\n\n".join(text for *_, text in diff_snapshots(now, _as_restored(now, version.snapshot)))
 
 
+def restored(version: PolicySetVersion) -> dict:
+    """The snapshot the policy set would have after a rollback to `version` now. Changes nothing."""
+    return _as_restored(snapshot(), version.snapshot)
+
+
 def _as_restored(now: dict, old: dict) -> dict:
     """`old` as `_restore` would leave the set: tools registered since disabled, tool fields the old
     snapshot lacks as they are now."""

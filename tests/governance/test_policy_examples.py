@@ -137,6 +137,24 @@ def test_admin_delete_that_breaks_an_example_is_refused_naming_it(client, admin_
     assert (Policy.objects.filter(name="demo").count(), version_count()) == (1, before)
 
 
+def test_admin_rollback_that_breaks_an_example_is_refused_naming_it(client, admin_user, demo_set):
+    client.force_login(admin_user)
+    with_demo = PolicySetVersion.objects.order_by("-number").first()
+    policy = Policy.objects.get(name="demo")
+    policy.enabled = False
+    with versions.changing(by=admin_user, comment="no lookups for now"):
+        policy.save()
+    PolicyExample.objects.filter(name="lookups are allowed").update(expected="blocked")
+    before = version_count()
+    response = client.post(reverse("admin:governance_policysetversion_rollback", args=[with_demo.pk]),
+                           {"comment": "lookups back"})
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [
+        "Rolling back breaks the example “lookups are allowed” must get blocked but gets allowed (lookup_order is "
+        "allowed: permitted (policy demo#1)). Change the example first if the new outcome is the one wanted."]
+    assert (Policy.objects.get(name="demo").enabled, version_count()) == (False, before)
+
+
 def test_admin_example_that_the_active_set_fails_is_refused_naming_what_it_gets(client, admin_user, demo_set):
     client.force_login(admin_user)
     url = reverse("admin:governance_policyexample_add")
