@@ -100,7 +100,8 @@ def ensure_postgres() -> str | None:
 
 
 def test(pytest_args: list[str]) -> None:
-    """Run every check CI runs: lint, migrations in sync, the whole suite on SQLite and on PostgreSQL."""
+    """Run every check CI runs: lint, migrations in sync, the policy examples, the whole suite on SQLite and
+    on PostgreSQL."""
     ensure_venv()
     ensure_chromium()
     _say("ruff check")
@@ -109,6 +110,8 @@ def test(pytest_args: list[str]) -> None:
     _run(VENV / "bin" / "lint-imports")
     _say("migrations are in sync with the models")
     _run(VENV_PYTHON, "manage.py", "makemigrations", "--check", "--dry-run")
+    _say("policy examples: the active policy set decides each as it must (manage.py check_policies)")
+    _run(VENV_PYTHON, "manage.py", "check_policies")
     if pytest_args:
         _say("pytest " + " ".join(pytest_args))
         _run(VENV_PYTHON, "-m", "pytest", *pytest_args)

@@ -1,4 +1,4 @@
-"""The demo data set: users with roles, the demo tools and policies, preset deny reasons.
+"""The demo data set: users with roles, the demo tools and policies with their examples, preset deny reasons.
 
 Used by `manage.py seed_demo` (the one-command start). Idempotent: running it again leaves the same
 rows and resets the demo passwords. It lives in `approvals`, the highest app whose rows it seeds: the
@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 
 from governance import versions
-from governance.models import DomainDefault, Policy, ToolRegistration
+from governance.models import DomainDefault, Policy, PolicyExample, ToolRegistration
 from governance.policy.sources import DEMO_CEDAR
 
 from .models import DenyReason
@@ -26,6 +26,22 @@ DEMO_TOOLS = [
     {"name": "lookup_order", "callable_path": "governance.demo_tools.lookup_order", "target_argument": "order_id"},
     {"name": "delete_customer", "callable_path": "governance.demo_tools.delete_customer",
      "target_argument": "customer_id"},
+]
+# Calls the demo policy set must decide as it does (governance/policy_examples.py): saving a policy, tool or
+# domain default that changes one of these outcomes is refused in the admin.
+DEMO_EXAMPLES = [
+    {"name": "small refund runs", "tool": "refund_payment", "arguments": {"order_id": "ord_123", "amount": 40},
+     "expected": "allowed", "description": "Refunds up to 100 need nobody."},
+    {"name": "refund above 100 asks a reviewer", "tool": "refund_payment",
+     "arguments": {"order_id": "ord_777", "amount": 250}, "expected": "requires_approval",
+     "description": "approve_above on refund_payment."},
+    {"name": "refund above 10,000 is blocked", "tool": "refund_payment",
+     "arguments": {"order_id": "ord_999", "amount": 25000}, "expected": "blocked",
+     "description": "block_above on refund_payment."},
+    {"name": "lookups are allowed", "tool": "lookup_order", "arguments": {"order_id": "ord_100"},
+     "expected": "allowed", "description": "Policy demo, statement “lookups”."},
+    {"name": "agents never delete customers", "tool": "delete_customer", "arguments": {"customer_id": "cus_42"},
+     "expected": "blocked", "description": "Policy demo, statement “no-deletes”."},
 ]
 DENY_REASONS = ["Amount looks wrong", "Customer not eligible", "Needs a second opinion"]
 
@@ -76,6 +92,12 @@ def seed_demo() -> dict[str, str]:
         Policy.objects.update_or_create(name="demo", defaults={"cedar": DEMO_CEDAR, "enabled": True,
                                                                "description": "Lookups allowed, deletes forbidden."})
         DomainDefault.objects.update_or_create(domain="customer_transactions", defaults={"outcome": "blocked"})
+    for spec in DEMO_EXAMPLES:
+        example = PolicyExample.objects.filter(name=spec["name"]).first() or PolicyExample(name=spec["name"])
+        for key, value in spec.items():
+            setattr(example, key, value)
+        example.full_clean()
+        example.save()
     for position, text in enumerate(DENY_REASONS):
         DenyReason.objects.update_or_create(text=text, defaults={"position": position, "active": True})
     return passwords

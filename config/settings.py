@@ -259,6 +259,7 @@ GOVERNANCE_AUDITED_MODELS = [
     "governance.DomainDefault",
     "governance.PolicySetVersion",  # each version of the policy set: its number, author, comment and diff
     "governance.Pause",
+    "governance.PolicyExample",  # the calls the policy set must decide in a given way
     "approvals.DenyReason",
     "auth.User",
     "auth.Group",

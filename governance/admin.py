@@ -1,8 +1,9 @@
 """Admin for tool registrations, policies and domain defaults (validation lives on the models; every add,
-change and delete asks for a comment and becomes a policy set version, governance/versions.py), the
-versions themselves (read-only, with their diffs, and rollback), the differences of shadow policies
-(read-only, counted on each policy's page), the kill switch's pauses (made and
-resumed through governance/pauses.py), and the read-only bases the history admins use (runs,
+change and delete asks for a comment and becomes a policy set version, governance/versions.py, and is
+refused when it would break a policy example, governance/policy_examples.py), the policy examples, the
+versions themselves (read-only, with their diffs, and rollback, refused too when it breaks an example),
+the differences of shadow policies (read-only, counted on each policy's page), the kill switch's pauses
+(made and resumed through governance/pauses.py), and the read-only bases the history admins use (runs,
 approvals, audit)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
@@ -19,12 +21,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from . import pauses, permissions, shadow, versions
+from . import pauses, permissions, policy_examples, shadow, versions
 from .models import (
     DomainDefault,
     Pause,
     PauseScope,
     Policy,
+    PolicyExample,
     PolicySetChange,
     PolicySetVersion,
     ShadowDifference,
@@ -63,6 +66,25 @@ class VersionCommentForm(forms.ModelForm):
     version_comment = forms.CharField(label="Why (version comment)", widget=forms.Textarea(attrs={"rows": 2}),
                                       help_text=VERSION_COMMENT_HELP)
 
+    # After the model's own validation, when the instance is built as it would be saved (the hook
+    # Django's UserCreationForm uses to validate a password against the user): the policy examples
+    # must still get their outcomes from the set as it would be after this save.
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if not self.errors:
+            for message in example_errors(versions.draft(saving=self.instance), "Saving this"):
+                self.add_error(None, message)
+
+
+def example_errors(policy_set: dict, doing: str) -> list[str]:
+    """What the admin says when `policy_set` (a draft) breaks policy examples: one message per example."""
+    try:
+        broken = policy_examples.failures(policy_set=policy_set)
+    except ValueError as exc:  # PolicyError: another enabled policy would not load
+        return [f"{doing} leaves a policy set that does not load, so the policy examples cannot run: {exc}"]
+    return [f"{doing} breaks the {failure}. Change the example first if the new outcome is the one wanted."
+            for failure in broken]
+
 
 class VersionedAdmin(admin.ModelAdmin):
     """Adds, changes and deletes made here each become one policy set version, with the comment the form
@@ -90,6 +112,12 @@ class VersionedAdmin(admin.ModelAdmin):
                 request.POST = QueryDict()
                 extra_context = {**(extra_context or {}),
                                  "version_comment_error": "Say why you delete it: a comment is required."}
+            obj = self.get_object(request, unquote(object_id))
+            broken = example_errors(versions.draft(deleting=obj), "Deleting it") if comment and obj else []
+            if broken:
+                # Nothing deleted: the confirmation again, naming the examples it would break.
+                request.POST = QueryDict()
+                extra_context = {**(extra_context or {}), "version_comment_error": " ".join(broken)}
             request.version_comment = comment
         return super().delete_view(request, object_id, extra_context)
 
@@ -225,6 +253,38 @@ class DomainDefaultAdmin(VersionedAdmin):
     version_name_field = "domain"
 
 
+class PolicyExampleForm(forms.ModelForm):
+    """An example is refused unless the active policy set already decides it as it says."""
+
+    class Meta:
+        model = PolicyExample
+        fields = ("name", "description", "tool", "arguments", "actor", "domain", "expected")
+
+    def _post_clean(self) -> None:  # after the model's validation, as VersionCommentForm does
+        super()._post_clean()
+        if self.errors:
+            return
+        try:
+            broken = policy_examples.failures(examples=[self.instance])
+        except ValueError as exc:  # PolicyError
+            self.add_error(None, f"The active policy set does not load, so the example cannot run: {exc}")
+            return
+        for failure in broken:
+            self.add_error("expected", f"The active policy set gives this call {failure.got.replace('_', ' ')}, "
+                                       f"not {failure.expected.replace('_', ' ')}: {failure.reason}.")
+
+
+@admin.register(PolicyExample)
+class PolicyExampleAdmin(admin.ModelAdmin):
+    """Example calls the policy set must decide in a given way: checked when saved, and on every save of a
+    policy, tool or domain default (governance/policy_examples.py; `manage.py check_policies`)."""
+
+    form = PolicyExampleForm
+    list_display = ("name", "tool", "actor", "domain", "expected", "updated_at")
+    list_filter = ("expected", "tool")
+    search_fields = ("name", "tool", "description")
+
+
 class RollbackForm(forms.Form):
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
                               help_text="Recorded as “rollback to vN: <your comment>”.")
@@ -264,6 +324,9 @@ class PolicySetVersionAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         version = get_object_or_404(PolicySetVersion, pk=pk)
         form = RollbackForm(request.POST or None)
+        broken = example_errors(versions.restored(version), "Rolling back") if request.method == "POST" else []
+        for message in broken:
+            form.add_error(None, message)
         if request.method == "POST" and form.is_valid():
             try:
                 made = versions.rollback(to=version.number, by=request.user, comment=form.cleaned_data["comment"])

@@ -4,6 +4,7 @@
 generates its strict JSON schema; `Policy.clean()` parses and validates the Cedar text. A tool that
 does not import, or a policy that does not validate, cannot be saved. `Pause` is the kill switch.
 A policy in shadow mode never decides; `ShadowDifference` records each decision it would have changed.
+A `PolicyExample` is a call the policy set must decide in a given way (governance/policy_examples.py).
 A tool's `approvals_needed` (its quorum) and the reviewer groups of a tool or a domain say who decides
 its approval requests (approvals/quorum.py, approvals/reviewer_groups.py).
 """
@@ -18,7 +19,9 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from governance.guard.errors import ToolArgumentsError
 from governance.guard.tools import DECISION_MODES
+from governance.guard.validation import validate_arguments
 from governance.redaction import RedactionPathError, parse_paths, unknown_paths
 from governance.registry import RegistrationError, describe_registration
 
@@ -369,3 +372,54 @@ class ShadowDifference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.policy_id}: {self.tool} {self.real_outcome} -> {self.shadow_outcome}"
+
+
+class PolicyExample(models.Model):
+    """An example call the policy set must decide in a given way: a test of the set, run on every save of a
+    policy, a tool or a domain default, and by `manage.py check_policies` (governance/policy_examples.py)."""
+
+    class Outcome(models.TextChoices):
+        ALLOWED = "allowed", "Allowed"
+        REQUIRES_APPROVAL = "requires_approval", "Requires approval"
+        BLOCKED = "blocked", "Blocked"
+
+    name = models.CharField(max_length=100, unique=True,
+                            help_text="Named in the error of a save that breaks this example.")
+    tool = models.CharField(max_length=64, help_text="The registered tool the example calls, by name.")
+    arguments = models.JSONField(
+        default=dict, blank=True,
+        help_text='The call\'s arguments as JSON, e.g. {"order_id": "ord_1", "amount": 150}. The tool\'s value '
+        "and target arguments are read from them as in a run.",
+    )
+    actor = models.CharField(
+        max_length=100, blank=True,
+        help_text=f"Who calls. Empty: the tool's actor, else “{DASHBOARD_ACTOR}” (a dashboard run's actor).")
+    domain = models.CharField(max_length=100, blank=True, help_text="The call's domain. Empty: the tool's domain.")
+    expected = models.CharField(
+        max_length=20, choices=Outcome.choices, verbose_name="must get",
+        help_text="The outcome the policy set must give this call. A save of a policy, a tool or a domain default "
+        "that changes it is refused, naming this example.",
+    )
+    description = models.TextField(blank=True, help_text="Why the call must get this outcome (for the next reader).")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "policy example"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not isinstance(self.arguments, dict):
+            raise ValidationError({"arguments": 'A JSON object of the tool\'s arguments, e.g. {"order_id": "ord_1"}.'})
+        tool = ToolRegistration.objects.filter(name=self.tool).first()
+        if tool is None:
+            names = ", ".join(ToolRegistration.objects.values_list("name", flat=True)) or "none yet"
+            raise ValidationError({"tool": f"No tool is registered as “{self.tool}” (registered: {names})."})
+        schema = tool.schema_override if tool.schema_override is not None else tool.schema
+        if schema:
+            try:
+                validate_arguments(self.arguments, schema)
+            except ToolArgumentsError as exc:
+                raise ValidationError({"arguments": f"Not valid arguments for {tool.name}: {exc.reason}"}) from exc

@@ -143,6 +143,23 @@ def snapshot(models_by_key: dict[str, type[models.Model]] | None = None) -> dict
     return result
 
 
+def draft(*, saving: models.Model | None = None, deleting: models.Model | None = None) -> dict:
+    """The snapshot the policy set would have after saving `saving` (a policy, tool or domain default as
+    edited, not yet saved; a rename drops its old name) or deleting `deleting`. Changes nothing."""
+    result = snapshot()
+    obj = saving if saving is not None else deleting
+    for key, (_, model, name_field, fields) in _KINDS.items():
+        if not isinstance(obj, model):
+            continue
+        objects = dict(result[key])
+        if obj.pk is not None:
+            objects.pop(model._base_manager.filter(pk=obj.pk).values_list(name_field, flat=True).first(), None)
+        if saving is not None:
+            objects[getattr(obj, name_field)] = {f: _jsonable(getattr(obj, f)) for f in fields}
+        result[key] = dict(sorted(objects.items()))
+    return result
+
+
 def _jsonable(value: Any) -> Any:
     return value if value is None or isinstance(value, bool | int | str) else str(value)
 
@@ -216,6 +233,11 @@ def preview(version: PolicySetVersion) -> str:
     """The diff a rollback to `version` would make now ("" when it would change nothing)."""
     now = snapshot()
     return "\n\n".join(text for *_, text in diff_snapshots(now, _as_restored(now, version.snapshot)))
+
+
+def restored(version: PolicySetVersion) -> dict:
+    """The snapshot the policy set would have after a rollback to `version` now. Changes nothing."""
+    return _as_restored(snapshot(), version.snapshot)
 
 
 def _as_restored(now: dict, old: dict) -> dict:

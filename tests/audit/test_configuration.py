@@ -267,7 +267,7 @@ def test_seed_demo_records_name_system():
     assert {r.details_data["by"] for r in records} == {SYSTEM_NOTE}
     assert sorted({r.details_data["model"] for r in records}) == [
         "approvals.DenyReason", "auth.Group", "auth.User", "governance.DomainDefault", "governance.Policy",
-        "governance.ToolRegistration"]
+        "governance.PolicyExample", "governance.ToolRegistration"]
     mark = last_id()
     seed_demo()  # idempotent: the same rows and passwords, so nothing changed
     assert configuration_records(mark) == []

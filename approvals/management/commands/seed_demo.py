@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: the demo users, tools, policies and deny reasons (idempotent)."""
+"""`manage.py seed_demo`: the demo users, tools, policies and their examples, deny reasons (idempotent)."""
 
 from django.core.management.base import BaseCommand
 
