@@ -103,7 +103,8 @@ def test_admin_policy_save_that_breaks_an_example_is_refused_naming_it(client, a
     policy = Policy.objects.get(name="demo")
     before = version_count()
     response = client.post(reverse("admin:governance_policy_change", args=[policy.pk]), {
-        "name": "demo", "description": "", "cedar": DEMO_CEDAR, "mode": "active", "version_comment": "switch the demo policy off"})
+        "name": "demo", "description": "", "cedar": DEMO_CEDAR, "mode": "active",
+        "version_comment": "switch the demo policy off"})
     assert response.status_code == 200
     assert response.context["adminform"].form.non_field_errors() == [
         f"Saving this breaks the {LOOKUP_BLOCKED}. Change the example first if the new outcome is the one wanted."]
