@@ -12,7 +12,9 @@ The dashboard's runs (`assembly.decision_backend`) and remote agents (`assembly.
 which `agents.evaluate` decides with) both go through it. Nothing is cached in the process, so a
 pause or a resume takes effect at the next decision of every worker. Being the one door of every
 backend decision, the gate also makes its `governance.decide` span (governance/telemetry.py) and stamps
-every decision with the policy set version it was made under (`policy_version`, governance/versions.py).
+every decision with the policy set version it was made under (`policy_version`, governance/versions.py),
+and lets a policy's block or approval through in an observe-only domain (governance/observe.py), keeping
+what it would have been on the decision; a pause blocks there too.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance import permissions, telemetry
+from governance import observe, permissions, telemetry
 from governance.decisions import ActionRequest, Decision
 from governance.redaction import REDACTED, scrub_text
 
@@ -120,13 +122,20 @@ class PauseGate:
 
     def evaluate(self, action: ActionRequest) -> Decision:
         with telemetry.decision_span(action) as span:
-            return _traced(span, action, self._versioned(self.paused(action) or self.backend.evaluate(action)))
+            decision = self.paused(action) or self.observed(action, self.backend.evaluate)
+            return _traced(span, action, self._versioned(decision))
 
     def recheck(self, action: ActionRequest) -> Decision:
         """The re-check of an approved call just before it runs: a pause blocks it too."""
         decide = getattr(self.backend, "recheck", None) or self.backend.evaluate
         with telemetry.decision_span(action, recheck=True) as span:
-            return _traced(span, action, self._versioned(self.paused(action) or decide(action)))
+            decision = self.paused(action) or self.observed(action, decide)
+            return _traced(span, action, self._versioned(decision))
+
+    def observed(self, action: ActionRequest, decide: Any) -> Decision:
+        """`decide(action)`, let through in an observe-only domain (governance/observe.py): a pause is checked
+        before and is never let through."""
+        return observe.let_through(action, decide(action))
 
     def _versioned(self, decision: Decision) -> Decision:
         if self.policy_version is None or decision.policy_version is not None:

@@ -38,7 +38,7 @@ from .models import DomainDefault, Policy, PolicySetChange, PolicySetVersion, To
 POLICY_FIELDS = ("cedar", "enabled")
 TOOL_FIELDS = ("callable_path", "enabled", "domain", "actor", "decision_mode", "value_argument", "target_argument",
                "approve_above", "block_above", "redact_fields")
-DOMAIN_DEFAULT_FIELDS = ("outcome",)
+DOMAIN_DEFAULT_FIELDS = ("outcome", "observe_only")
 TEXT_FIELDS = frozenset({"cedar"})  # diffed line by line
 
 UNCOMMENTED = ("system: saved without a comment, outside the admin (a management command such as seed_demo, "
