@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from approvals.models import ApprovalRequest
 from audit.models import AuditRecord
-from governance import pauses
+from governance import pauses, versions
 from governance.models import DomainDefault, PolicySetVersion, ToolRegistration
 from runs.models import Run
 from tests.factories import blocked_run, make_user, paused_run, start_run_now
@@ -157,3 +157,12 @@ def test_a_request_waiting_when_its_domain_became_observe_only_is_marked_in_the_
     page = client.get(reverse("approvals:detail", args=[approval.pk])).content.decode()
 
     assert (BADGE in before, queue.count(BADGE), page.count(BADGE)) == (False, 1, 1)
+
+
+def test_a_version_taken_before_observe_only_existed_differs_only_where_a_domain_was_switched():
+    older = {"domain_defaults": {"hr": {"outcome": "blocked"}, "payments": {"outcome": "allowed"}}}
+    now = {"domain_defaults": {"hr": {"outcome": "blocked", "observe_only": False},
+                               "payments": {"outcome": "allowed", "observe_only": True}}}
+
+    assert versions.diff_snapshots(older, now) == [
+        ("domain_default", "payments", "changed", "domain default “payments” changed\n  observe_only: False → True")]
