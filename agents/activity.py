@@ -45,13 +45,14 @@ def record_decision(*, key: AgentKey, call: RemoteCall, decision: Decision, answ
     row = AgentActivity.objects.create(
         key=key, kind=ActivityKind.DECISION, session=session, actor=call.actor, domain=call.domain, tool=call.action,
         status=decision.outcome, request_id=answer["request_id"],
-        payload={"request": sent, "answer": answer, "policy_version": decision.policy_version},
+        payload={"request": sent, "answer": answer, "policy_version": decision.policy_version,
+                 "observed_outcome": decision.observed_outcome},
     )
     append_event(run.pk, remote.DECISION, {
         "key_name": key.name, "actor": call.actor, "domain": call.domain, "tool": call.action,
         "outcome": decision.outcome, "status": decision.outcome, "reason": decision.reason,
         "policy_ids": list(decision.policy_ids), "request_id": answer["request_id"], "session": session,
-        "policy_version": decision.policy_version,
+        "policy_version": decision.policy_version, "observed_outcome": decision.observed_outcome,
         "approval_id": approval_id, **shown,
     })
     return row

@@ -12,7 +12,8 @@ actor, domain or everything is blocked, naming who paused it and when). What a c
   them is refused (422). Without arguments, the top-level `value`/`target` are used.
 - a registered tool that is disabled, or registered in another domain: blocked, saying why.
 - a tool the dashboard does not know: its domain's default (blocked unless an admin set another), unless
-  a pause covers the call.
+  a pause covers the call; in an observe-only domain the default is recorded and the call allowed
+  (governance/observe.py), as the engine's own decisions there are.
 
 The answer has BIGHUB's shape (`bighub.ActionEvaluateResponse`) with `enforcement_mode: enforced`,
 so the SDK's readers and `governance.backends.bighub_mapping` reach the dashboard's outcome.
@@ -25,6 +26,7 @@ from typing import Any
 
 from django.db import transaction
 
+from governance import observe
 from governance.assembly import embedded_engine
 from governance.decisions import ActionRequest, Decision, DecisionBackendError
 from governance.field_errors import FieldError
@@ -90,13 +92,14 @@ def decide(call: RemoteCall, engine: Any) -> tuple[RemoteCall, Decision]:
 def _decide(call: RemoteCall, engine: Any) -> tuple[RemoteCall, Decision]:
     tool = ToolRegistration.objects.filter(name=call.action).first()
     if tool is None:
-        paused = engine.paused(ActionRequest(tool=call.action, arguments={}, actor=call.actor, domain=call.domain))
+        unknown = ActionRequest(tool=call.action, arguments={}, actor=call.actor, domain=call.domain)
+        paused = engine.paused(unknown)
         if paused is not None:
             return call, paused
         outcome = engine.domain_defaults.get(call.domain, engine.default_outcome)
         reason = (f"{call.action} is not a tool registered in the dashboard; the default of domain {call.domain!r} "
                   f"is {_WORDS[outcome]}")
-        return call, _decision(outcome, reason, (f"default:{call.domain}",))
+        return call, observe.let_through(unknown, _decision(outcome, reason, (f"default:{call.domain}",)))
     if not tool.enabled:
         return call, _decision("blocked", f"{tool.name} is disabled in the dashboard")
     if tool.domain != call.domain:

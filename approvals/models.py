@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from governance import permissions
+from governance import observe, permissions
 
 from . import reviewer_groups
 
@@ -60,9 +60,16 @@ class ApprovalRequestQuerySet(models.QuerySet):
             return pending
         return reviewer_groups.with_domain(pending).filter(reviewer_groups.allowing(user)).exclude(votes__reviewer=user)
 
+    def with_observe_only(self) -> ApprovalRequestQuerySet:
+        """Each request annotated `observe_only`: whether its domain is observe only (governance/observe.py);
+        a subquery, no query of its own."""
+        return (self.alias(_observed_domain=reviewer_groups.request_domain())
+                .annotate(observe_only=observe.in_observed_domain(models.OuterRef("_observed_domain"))))
+
     def listed(self) -> ApprovalRequestQuerySet:
-        """The first 100, newest first, with their runs and who started them (for the queue's rows)."""
-        return self.select_related("run", "run__started_by")[:100]
+        """The first 100, newest first, with their runs and who started them, and whether they are in an
+        observe-only domain (for the queue's rows)."""
+        return self.select_related("run", "run__started_by").with_observe_only()[:100]
 
 
 class ApprovalRequest(models.Model):

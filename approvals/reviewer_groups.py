@@ -29,9 +29,14 @@ DOMAIN = "_request_domain"  # the alias `with_domain` adds
 
 def with_domain(requests: QuerySet) -> QuerySet:
     """`requests` with the alias `allowing` reads: the domain the call was decided in."""
+    return requests.alias(**{DOMAIN: request_domain()})
+
+
+def request_domain() -> Case:
+    """An expression for a request's domain: the one a remote agent's call named, else its tool's."""
     registered = ToolRegistration.objects.filter(name=OuterRef("tool")).values("domain")[:1]
-    return requests.alias(**{DOMAIN: Case(When(decision__source="api", then=KT("decision__domain")),
-                                          default=Subquery(registered), output_field=CharField())})
+    return Case(When(decision__source="api", then=KT("decision__domain")), default=Subquery(registered),
+                output_field=CharField())
 
 
 def allowing(user: Any, *, user_pk: Any = None) -> Q:

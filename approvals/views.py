@@ -125,7 +125,8 @@ def detail(request, approval_id: int) -> HttpResponse:
     socket; after a decision, on to the next request the reviewer may decide, else the queue."""
     approval = get_object_or_404(
         ApprovalRequest.objects.visible_to(request.user)
-        .select_related("run", "run__started_by", "run__cancelled_by", "resolved_by"), pk=approval_id
+        .select_related("run", "run__started_by", "run__cancelled_by", "resolved_by").with_observe_only(),
+        pk=approval_id
     )
     form = ResolveForm(request.POST if request.method == "POST" else None)  # an empty POST shows its errors
     status = 200

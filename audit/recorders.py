@@ -56,7 +56,8 @@ def record_run_event(run_id, type_: str, payload: dict[str, Any], *, run_owner: 
         "arguments": payload.get("arguments"),
         "output": payload.get("output"),
         "error": payload.get("error"),
-        "decision": {k: verdict.get(k) for k in ("outcome", "reason", "backend", "request_id", "policy_version")},
+        "decision": {k: verdict.get(k) for k in ("outcome", "reason", "backend", "request_id", "policy_version",
+                                                 "observed_outcome")},
         "approval": approval or None,
         "trace_id": payload.get("trace_id"),
         "event_id": payload.get("event_id"),
@@ -188,16 +189,19 @@ def record_approval_deadline(approval, *, what: Literal["reminder", "escalated"]
 def record_remote_decision(
     *, key_name: str, actor: str, domain: str, tool: str, outcome: str, reason: str, policy_ids: list[str],
     request_id: str, session: str, arguments: Any, value: float | None, target: str | None, run_id=None,
-    approval_id: int | None = None, policy_version: int | None = None, **_shown: Any,
+    approval_id: int | None = None, policy_version: int | None = None, observed_outcome: str | None = None,
+    **_shown: Any,
 ) -> AuditRecord:
     """The audit record of a decision the dashboard made for a remote agent through its API (in the run of
     its session, raising approval request `approval_id` when it requires approval) under policy set version
-    `policy_version`. Other keys of a `remote_decision` event's payload are for its timeline only."""
+    `policy_version`; `observed_outcome`: what it would have been, let through in an observe-only domain.
+    Other keys of a `remote_decision` event's payload are for its timeline only."""
     return _append(
         kind=AuditKind.DECISION, decision=outcome, status=outcome, **_clipped(tool=tool, actor=actor, domain=domain),
         policy_ids=", ".join(policy_ids)[:500], reason=reason, run_id=run_id, approval_id=approval_id,
         details={"source": "api", "key": key_name, "request_id": request_id, "session": session,
-                 "arguments": arguments, "value": value, "target": target, "policy_version": policy_version},
+                 "arguments": arguments, "value": value, "target": target, "policy_version": policy_version,
+                 "observed_outcome": observed_outcome},
     )
 
 

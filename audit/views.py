@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django_htmx.http import push_url
 
-from governance import permissions
+from governance import observe, permissions
 
 from . import export, search
 from .forms import AuditFilterForm
@@ -37,6 +37,7 @@ def audit_index(request: HttpRequest) -> HttpResponse:
         "page": page,
         "filters_query": form.query_string(before=None),
         "next_query": form.query_string(before=page.next_before) if page and page.next_before else "",
+        "observe_domains": observe.observed_domains() if page else frozenset(),  # one query: marks the rows
     }
     response = TemplateResponse(request, template, context, status=status)
     if htmx:  # the address bar gets the filters without the empty ones: short, shareable

@@ -275,6 +275,9 @@ GOVERNANCE_TOOL_MODULE_PREFIXES = env_list("GOVERNANCE_TOOL_MODULE_PREFIXES", ["
 # approvals.resolve_approvalrequest (governance/permissions.py), whatever the group is called.
 REVIEWERS_GROUP = env_str("GOVERNANCE_REVIEWERS_GROUP", "reviewers")
 GOVERNANCE_ALLOW_SELF_APPROVAL = env_bool("GOVERNANCE_ALLOW_SELF_APPROVAL", False)
+# A domain set to "observe only" lets every call through (its decisions only recorded): allowed by default
+# in the embedded profile, refused in production unless this is true (governance/observe.py).
+GOVERNANCE_ALLOW_OBSERVE_ONLY = env_bool("GOVERNANCE_ALLOW_OBSERVE_ONLY", GOVERNANCE_PROFILE == "embedded")
 # Every pending approval request has a deadline (approvals/deadlines.py): a tool's own "approval window",
 # else this many seconds. At half of it a reminder goes out; at its end the request escalates (once) to
 # the tool's escalation group, or expires (counts as a denial). Must be more than 0.

@@ -245,8 +245,9 @@ class PolicyAdmin(VersionedAdmin):
 
 @admin.register(DomainDefault)
 class DomainDefaultAdmin(VersionedAdmin):
-    list_display = ("domain", "outcome")
-    fields = ("domain", "outcome", "reviewer_groups", "version_comment", "version_history")
+    list_display = ("domain", "outcome", "observe_only")
+    list_filter = ("observe_only",)
+    fields = ("domain", "outcome", "observe_only", "reviewer_groups", "version_comment", "version_history")
     filter_horizontal = ("reviewer_groups",)
     readonly_fields = ("version_history",)
     version_kind = PolicySetChange.Kind.DOMAIN_DEFAULT

@@ -70,7 +70,8 @@ class Decision:
 
     `reason` is written for a human reviewer; `policy_ids` names the policies that matched;
     `raw` keeps the backend's own reply (the BIGHUB JSON, or the Cedar diagnostics); `policy_version`
-    is the number of the dashboard's policy set version that made it (None: a backend without one).
+    is the number of the dashboard's policy set version that made it (None: a backend without one);
+    `observed_outcome` what the policies decided when an observe-only domain let the call through.
     """
 
     outcome: Outcome
@@ -81,6 +82,9 @@ class Decision:
     approval_id: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
     policy_version: int | None = None
+    # In an observe-only domain (governance/observe.py): the outcome the policies gave, when the call was
+    # let through anyway; None otherwise.
+    observed_outcome: str | None = None
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -111,6 +115,7 @@ class Decision:
             approval_id=data.get("approval_id"),
             raw=dict(data.get("raw") or {}),
             policy_version=data.get("policy_version"),
+            observed_outcome=data.get("observed_outcome"),
         )
 
 

@@ -170,6 +170,12 @@ class Policy(models.Model):
             raise ValidationError({"cedar": [str(p) for p in problems]})
 
 
+OBSERVE_ONLY_REFUSED = (
+    "Observe only is refused here: in this deployment (the production profile) calls in an observe-only domain "
+    "would run whatever the policies decide. Set GOVERNANCE_ALLOW_OBSERVE_ONLY=true to allow it (docs/policies.md)."
+)
+
+
 class DomainDefault(models.Model):
     """A domain's settings: what the engine decides there when no policy matches (fail closed unless changed),
     and which reviewer groups decide its requests."""
@@ -186,9 +192,21 @@ class DomainDefault(models.Model):
         help_text="Only reviewers in one of these groups may decide requests in this domain, unless the tool "
         "names its own reviewer groups. Empty: every reviewer.",
     )
+    observe_only = models.BooleanField(
+        default=False,
+        help_text="Observe only: decisions in this domain are computed and recorded as usual, but every call "
+        "proceeds (one that would have been blocked or needed approval runs, its record saying what it would have "
+        "been); a pause still blocks. Marked on the domain's runs, approvals and audit records. Refused unless "
+        "the setting GOVERNANCE_ALLOW_OBSERVE_ONLY is on (off by default in the production profile).",
+    )
 
     def __str__(self) -> str:
-        return f"{self.domain}: {self.outcome}"
+        return f"{self.domain}: {self.outcome}" + (" (observe only)" if self.observe_only else "")
+
+    def clean(self) -> None:
+        super().clean()
+        if self.observe_only and not settings.GOVERNANCE_ALLOW_OBSERVE_ONLY:
+            raise ValidationError({"observe_only": OBSERVE_ONLY_REFUSED})
 
 
 class PauseScope(models.TextChoices):

@@ -13,7 +13,10 @@ which `agents.evaluate` decides with) both go through it. Nothing is cached in t
 pause or a resume takes effect at the next decision of every worker. Being the one door of every
 backend decision, the gate also makes its `governance.decide` span (governance/telemetry.py) and stamps
 every decision with the policy set version it was made under (`policy_version`, governance/versions.py),
-and compares it with the shadow policies (governance/shadow.py), recording where they differ.
+and compares it with the shadow policies (governance/shadow.py), recording where they differ; it lets a
+policy's block or approval through in an observe-only domain (governance/observe.py), keeping what it
+would have been on the decision (shadow policies are compared with that, the policies' own outcome); a
+pause blocks there too.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance import permissions, shadow, telemetry
+from governance import observe, permissions, shadow, telemetry
 from governance.decisions import ActionRequest, Decision
 from governance.redaction import REDACTED, scrub_text
 
@@ -130,10 +133,12 @@ class PauseGate:
     def evaluate(self, action: ActionRequest) -> Decision:
         with telemetry.decision_span(action) as span:
             paused = self.paused(action)
-            decision = paused or self._versioned(self.backend.evaluate(action))
-            if paused is None and self.shadows:
-                self._compare(action, decision)
-            return _traced(span, action, decision)
+            if paused is not None:
+                return _traced(span, action, self._versioned(paused))
+            decision = self._versioned(self.backend.evaluate(action))
+            if self.shadows:
+                self._compare(action, decision)  # with what the policies decided, before observe-only
+            return _traced(span, action, self._versioned(observe.let_through(action, decision)))
 
     def _compare(self, action: ActionRequest, decision: Decision) -> None:
         found = shadow.differences(self.shadows, action, decision, run_id=self.run_id)
@@ -156,7 +161,13 @@ class PauseGate:
         """The re-check of an approved call just before it runs: a pause blocks it too."""
         decide = getattr(self.backend, "recheck", None) or self.backend.evaluate
         with telemetry.decision_span(action, recheck=True) as span:
-            return _traced(span, action, self._versioned(self.paused(action) or decide(action)))
+            decision = self.paused(action) or self.observed(action, decide)
+            return _traced(span, action, self._versioned(decision))
+
+    def observed(self, action: ActionRequest, decide: Any) -> Decision:
+        """`decide(action)`, let through in an observe-only domain (governance/observe.py): a pause is checked
+        before and is never let through."""
+        return observe.let_through(action, decide(action))
 
     def _versioned(self, decision: Decision) -> Decision:
         if self.policy_version is None or decision.policy_version is not None:

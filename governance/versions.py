@@ -38,7 +38,7 @@ from .models import DomainDefault, Policy, PolicySetChange, PolicySetVersion, To
 POLICY_FIELDS = ("cedar", "enabled", "mode")
 TOOL_FIELDS = ("callable_path", "enabled", "domain", "actor", "decision_mode", "value_argument", "target_argument",
                "approve_above", "block_above", "redact_fields")
-DOMAIN_DEFAULT_FIELDS = ("outcome",)
+DOMAIN_DEFAULT_FIELDS = ("outcome", "observe_only")
 TEXT_FIELDS = frozenset({"cedar"})  # diffed line by line
 
 UNCOMMENTED = ("system: saved without a comment, outside the admin (a management command such as seed_demo, "
@@ -167,10 +167,14 @@ def _jsonable(value: Any) -> Any:
 def diff_snapshots(before: dict, after: dict) -> list[tuple[str, str, str, str]]:
     """(kind, name, action, readable diff) for every object that differs between two snapshots."""
     changes = []
-    for key, (kind, _, _, _) in _KINDS.items():
+    for key, (kind, model, _, fields) in _KINDS.items():
         old_objects, new_objects = before.get(key, {}), after.get(key, {})
+        since = _added_defaults(model, fields)
         for name in sorted(set(old_objects) | set(new_objects)):
             old, new = old_objects.get(name), new_objects.get(name)
+            if old is not None and new is not None:
+                # A field versioned since `old` was taken (observe_only) was its default then: no change.
+                old = {**{f: v for f, v in since.items() if f in new}, **old}
             if old == new:
                 continue
             action = "created" if old is None else "deleted" if new is None else "changed"
@@ -178,6 +182,16 @@ def diff_snapshots(before: dict, after: dict) -> list[tuple[str, str, str, str]]
             lines += _field_lines(old or {}, new or {})
             changes.append((kind, name, action, "\n".join(lines)))
     return changes
+
+
+def _added_defaults(model: type[models.Model], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The defaults of the versioned fields that have one (what an older snapshot without them meant)."""
+    result = {}
+    for name in fields:
+        field = model._meta.get_field(name)
+        if field.has_default() and not callable(field.default):
+            result[name] = _jsonable(field.default)
+    return result
 
 
 def _field_lines(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

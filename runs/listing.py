@@ -4,7 +4,7 @@ time range), newest first, one page at a time, with the total they add up to.
 
 `RunFilterForm` (runs/forms.py) reads and validates the query string; `narrow` applies its cleaned
 values; `run_listing` gives the template its context. The page costs two queries whatever its length:
-the total and the page's rows (with who started them).
+the total and the page's rows (with who started them and whether they are in an observe-only domain).
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def run_listing(filters, user) -> dict[str, Any]:
     if not filters.is_valid():
         return context
     runs = narrow(Run.objects.visible_to(user), filters.cleaned_data)
-    paginator = Paginator(runs.select_related("started_by").order_by("-created_at", "-pk"), PAGE_SIZE)
+    rows = runs.select_related("started_by").with_observe_only().order_by("-created_at", "-pk")
+    paginator = Paginator(rows, PAGE_SIZE)
     page = paginator.get_page(filters.cleaned_data.get("page") or 1)
     return {**context, "runs": page.object_list, "page": page}

@@ -16,9 +16,10 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
-from governance import permissions
+from governance import observe, permissions
 
 
 class RunStatus(models.TextChoices):
@@ -75,6 +76,13 @@ class RunOrigin(models.TextChoices):
 
 
 class RunQuerySet(models.QuerySet):
+    def with_observe_only(self) -> RunQuerySet:
+        """Each run annotated `observe_only`: whether one of its tools is in an observe-only domain
+        (governance/observe.py); a subquery, no query of its own."""
+        observed = observe.observe_only_defaults().values("domain")
+        tools = self.model.tools.through.objects.filter(run_id=OuterRef("pk"), toolregistration__domain__in=observed)
+        return self.annotate(observe_only=Exists(tools))
+
     def visible_to(self, user) -> RunQuerySet:
         """The runs the user may see (governance.permissions)."""
         return self.filter(permissions.visible_runs(user))

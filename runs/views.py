@@ -13,6 +13,7 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 from django_htmx.middleware import HtmxDetails
 
 from audit.search import run_trail
+from governance import observe
 
 from . import commands
 from .forms import RunFilterForm, StartRunForm
@@ -69,6 +70,9 @@ def run_detail(request: HtmxHttpRequest, run_id) -> HttpResponse:
                "audit_trail": run_trail(run.pk), **commands.offered(request.user, run)}
     if request.htmx:
         return TemplateResponse(request, "runs/detail.html#run-status", context)
+    observed = observe.observed_domains()  # one query: marks the run and its audit rows
+    context.update(observe_domains=observed,
+                   observe_only=bool(observed) and run.tools.filter(domain__in=observed).exists())
     return TemplateResponse(request, "runs/detail.html", {**context, **commands.kill_switch(request.user, run)})
 
 

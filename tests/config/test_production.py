@@ -132,3 +132,15 @@ def test_malformed_proxy_header_is_refused(tmp_path, value):
     done = _run(["manage.py", "check"], _production_env(tmp_path, SECURE_PROXY_SSL_HEADER=value))
     assert done.returncode != 0
     assert "SECURE_PROXY_SSL_HEADER must be 'HEADER,value'" in done.stderr
+
+
+@pytest.mark.parametrize(("allow", "expected"), [(None, "False"), ("true", "True")])
+def test_observe_only_domains_are_refused_in_production_unless_allowed(tmp_path, allow, expected):
+    env = _production_env(tmp_path)
+    env.pop("GOVERNANCE_ALLOW_OBSERVE_ONLY", None)
+    if allow is not None:
+        env["GOVERNANCE_ALLOW_OBSERVE_ONLY"] = allow
+    done = _run(["-c", "import django; django.setup(); from django.conf import settings; "
+                       "print(settings.GOVERNANCE_ALLOW_OBSERVE_ONLY)"], env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == expected

@@ -96,9 +96,9 @@ def test_domain_default_created_and_deleted_are_versions(admin_user):
     with versions.changing(by=admin_user, comment="back to fail closed") as deleted:
         default.delete()
     assert (created.version.number, created.version.diff) == (
-        1, "domain default “payments” created\n  outcome: (none) → requires_approval")
+        1, "domain default “payments” created\n  outcome: (none) → requires_approval\n  observe_only: (none) → False")
     assert (deleted.version.number, deleted.version.diff) == (
-        2, "domain default “payments” deleted\n  outcome: requires_approval → (none)")
+        2, "domain default “payments” deleted\n  outcome: requires_approval → (none)\n  observe_only: False → (none)")
 
 
 def test_save_outside_the_admin_is_a_system_version_and_no_change_is_no_version(refund_tool):
