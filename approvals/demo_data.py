@@ -84,20 +84,21 @@ def seed_demo() -> dict[str, str]:
     # One policy set version for the whole demo set (none when a re-run changes nothing).
     with versions.changing(by=None, comment="seed_demo: the demo tools, policy and domain default"):
         for spec in DEMO_TOOLS:
-            tool = ToolRegistration.objects.filter(name=spec["name"]).first() or ToolRegistration(name=spec["name"])
-            for key, value in spec.items():
-                setattr(tool, key, value)
-            tool.full_clean()
-            tool.save()
+            _save_validated(ToolRegistration, spec)
         Policy.objects.update_or_create(name="demo", defaults={"cedar": DEMO_CEDAR, "enabled": True,
                                                                "description": "Lookups allowed, deletes forbidden."})
         DomainDefault.objects.update_or_create(domain="customer_transactions", defaults={"outcome": "blocked"})
     for spec in DEMO_EXAMPLES:
-        example = PolicyExample.objects.filter(name=spec["name"]).first() or PolicyExample(name=spec["name"])
-        for key, value in spec.items():
-            setattr(example, key, value)
-        example.full_clean()
-        example.save()
+        _save_validated(PolicyExample, spec)
     for position, text in enumerate(DENY_REASONS):
         DenyReason.objects.update_or_create(text=text, defaults={"position": position, "active": True})
     return passwords
+
+
+def _save_validated(model, spec: dict) -> None:
+    """Create or update the row named `spec["name"]` with `spec`, validated as the admin validates it."""
+    row = model.objects.filter(name=spec["name"]).first() or model(name=spec["name"])
+    for key, value in spec.items():
+        setattr(row, key, value)
+    row.full_clean()
+    row.save()
