@@ -15,6 +15,7 @@ from agents import approval_hook
 from approvals import grants
 from approvals.models import ApprovalRequest, Grant, GrantUse
 from tests.factories import make_agent_key, make_user, register_demo_tools
+from tests.support.databases import skip_unless_concurrent_writers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,8 +23,7 @@ CALLS_PER_THREAD = 5
 
 
 def test_each_remote_call_is_settled_once_by_the_grant_or_by_review_while_it_is_revoked(monkeypatch):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs concurrent writers holding row locks: SQLite has one write transaction at a time")
+    skip_unless_concurrent_writers()
     register_demo_tools()
     _key, secret = make_agent_key()
     rita, ray = make_user("rita", reviewer=True), make_user("ray", reviewer=True)

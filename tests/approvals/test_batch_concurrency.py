@@ -14,12 +14,12 @@ from audit.models import AuditRecord
 from governance.models import ToolRegistration
 from tests.factories import make_user, register_demo_tools, start_run_now
 from tests.support import demo_tools
+from tests.support.databases import skip_unless_concurrent_writers
 
 
 @pytest.mark.django_db(transaction=True)
 def test_overlapping_batches_at_once_resolve_each_request_once_and_run_each_call_once():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs two concurrent writers: SQLite has one write transaction at a time")
+    skip_unless_concurrent_writers()
     register_demo_tools() if not ToolRegistration.objects.exists() else None
     demo_tools.EXECUTIONS.clear()
     operator, first, second = make_user("o3"), make_user("r3", reviewer=True), make_user("r4", reviewer=True)

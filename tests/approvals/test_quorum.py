@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.urls import reverse
 
 from approvals import quorum
@@ -20,6 +20,7 @@ from runs import worker
 from runs.models import Run, RunStatus
 from tests.factories import make_user, register_demo_tools, start_run_now
 from tests.support import demo_tools
+from tests.support.databases import skip_unless_concurrent_writers
 
 pytestmark = [pytest.mark.django_db]
 
@@ -233,8 +234,7 @@ def _race_on_postgresql(approval, users, monkeypatch) -> list[str]:
 
 
 def _two_of_three_on_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs two concurrent write transactions: SQLite has one at a time")
+    skip_unless_concurrent_writers()
     register_demo_tools() if not ToolRegistration.objects.exists() else None
     demo_tools.EXECUTIONS.clear()
     ToolRegistration.objects.filter(name="refund_payment").update(approvals_needed=2)

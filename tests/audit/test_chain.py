@@ -18,6 +18,7 @@ from audit.chain import GENESIS, seal, verify_chain
 from audit.models import AppendOnlyError, AuditChainHead, AuditRecord
 from audit.recorders import record_run_event
 from audit.sealer import seal_continuously
+from tests.support.databases import skip_unless_concurrent_writers
 
 pytestmark = pytest.mark.django_db
 
@@ -197,8 +198,7 @@ def test_inserted_row_is_named():
 
 
 def _postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("needs two concurrent writers: SQLite has one write transaction at a time")
+    skip_unless_concurrent_writers()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -15,6 +15,7 @@ from runs import commands, worker
 from runs.models import Run, RunStatus, ToolExecution
 from tests.factories import make_user, register_demo_tools
 from tests.support import demo_tools
+from tests.support.databases import skip_unless_concurrent_writers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,8 +40,7 @@ def _in_thread(work, errors: list) -> threading.Thread:
 
 
 def test_a_grant_revoked_mid_run_settles_each_call_once_and_leaves_the_rest_to_review(emulator, monkeypatch):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs concurrent writers holding row locks: SQLite has one write transaction at a time")
+    skip_unless_concurrent_writers()
     register_demo_tools()
     demo_tools.EXECUTIONS.clear()
     operator, rita, ray = make_user("olivia"), make_user("rita", reviewer=True), make_user("ray", reviewer=True)
