@@ -1,5 +1,5 @@
 """Top-level URL routes: the dashboard's apps, the agents' API (/bighub/), login/logout, the Django admin,
-and the 500 page's view."""
+governance's replay pages, and the 500 page's view."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -13,6 +13,7 @@ urlpatterns = [
     path("runs/", include("runs.urls")),
     path("approvals/", include("approvals.urls")),
     path("audit/", include("audit.urls")),
+    path("governance/", include("governance.urls")),
     path("bighub/", agents_api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

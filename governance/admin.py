@@ -21,7 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from . import pauses, permissions, policy_examples, shadow, versions
+from . import pauses, permissions, policy_examples, replay_jobs, shadow, versions
 from .models import (
     DomainDefault,
     Pause,
@@ -34,6 +34,7 @@ from .models import (
     ToolRegistration,
 )
 
+REPLAY_BUTTON = "_replay"
 VERSION_COMMENT_HELP = ("Why you make this change. Every change to policies, tools' decision settings and "
                         "domain defaults is kept as a numbered policy set version with this comment.")
 
@@ -65,13 +66,33 @@ class VersionCommentForm(forms.ModelForm):
 
     version_comment = forms.CharField(label="Why (version comment)", widget=forms.Textarea(attrs={"rows": 2}),
                                       help_text=VERSION_COMMENT_HELP)
+    replay_days = forms.IntegerField(
+        label="Days of recorded decisions", required=False, initial=replay_jobs.DEFAULT_DAYS, min_value=1,
+        max_value=replay_jobs.MAX_DAYS, widget=forms.NumberInput(attrs={"size": 4}),
+        help_text="“Replay this draft” decides the calls recorded in these last days again with the form as it is "
+        "now, without saving it, and shows which outcomes would change.")
+    # True when the “Replay this draft” button sent the form (VersionedAdmin.get_form): the form is validated as
+    # a save would validate it, except that it needs no comment and may break policy examples (the replay
+    # lists the ones it breaks).
+    replaying = False
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.replaying:
+            self.fields["version_comment"].required = False
+            self.fields["replay_days"].required = True
+
+    def clean(self) -> dict:
+        if not self.replaying:  # a save ignores the replay's days, whatever was typed there
+            self._errors.pop("replay_days", None)
+        return super().clean()
 
     # After the model's own validation, when the instance is built as it would be saved (the hook
     # Django's UserCreationForm uses to validate a password against the user): the policy examples
     # must still get their outcomes from the set as it would be after this save.
     def _post_clean(self) -> None:
         super()._post_clean()
-        if not self.errors:
+        if not self.errors and not self.replaying:
             for message in example_errors(versions.draft(saving=self.instance), "Saving this"):
                 self.add_error(None, message)
 
@@ -92,8 +113,45 @@ class VersionedAdmin(admin.ModelAdmin):
 
     form = VersionCommentForm
     delete_confirmation_template = "admin/governance/versioned_delete_confirmation.html"
+    change_form_template = "admin/governance/replayable_change_form.html"
     version_kind: str = ""
     version_name_field = "name"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if not (request.method == "POST" and REPLAY_BUTTON in request.POST):
+            return form
+        if not permissions.may_replay(request.user):
+            raise PermissionDenied
+        start_replay = self.start_replay
+
+        class ReplayingForm(form):
+            replaying = True
+
+            # Django's change view saves a form that is valid. A replay must save nothing: a valid form starts
+            # the replay and then answers False, so the view shows the form again as typed (and, having no
+            # errors, says nothing is wrong); an invalid one shows its errors and starts nothing.
+            def is_valid(self) -> bool:
+                if super().is_valid():
+                    start_replay(request, self)
+                return False
+
+        return ReplayingForm
+
+    def start_replay(self, request, form) -> None:
+        """Start a replay of the policy set as this valid form would leave it, saving nothing."""
+        obj = form.instance
+        name = getattr(obj, self.version_name_field)
+        state = "unsaved change" if obj.pk is not None else "new, unsaved"
+        request.replay_job = replay_jobs.start(
+            draft=versions.draft(saving=obj), days=form.cleaned_data["replay_days"], by=request.user,
+            label=f"{PolicySetChange.Kind(self.version_kind).label.lower()} {name} ({state})")
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        may_edit = add or self.has_change_permission(request, obj)
+        context.update(replay_job=getattr(request, "replay_job", None),
+                       may_replay=may_edit and permissions.may_replay(request.user))
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -235,6 +293,29 @@ class PolicyAdmin(VersionedAdmin):
               _OUTCOME_WORDS[real], _OUTCOME_WORDS[shadowed], n)
              for real, shadowed, n in counts),
         )
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        self.show_findings(request, obj)
+
+    def show_findings(self, request, obj: Policy) -> None:
+        """The saved policy's findings, from a replay of the set as saved, as warnings linked to that replay
+        (inline for a small window, else a replay job the message links to: governance/replay_jobs.py)."""
+        job = replay_jobs.replay_saved(label=f"policy {obj.name} as saved", by=request.user)
+        url = reverse("governance:replay", args=[job.pk])
+        if not job.finished:
+            self.message_user(request, format_html(
+                'Findings for policy {} come from a replay of the last {} days, running now: <a href="{}">see '
+                "the replay</a>.", obj.name, job.days, url), messages.INFO)
+            return
+        if job.status == job.Status.FAILED:
+            self.message_user(request, format_html(
+                'The replay for this policy\'s findings failed: {} (<a href="{}">the replay</a>).', job.error, url),
+                messages.WARNING)
+        for finding in job.findings:
+            if finding["policy"] == obj.name or finding["policy"].startswith(f"{obj.name}/"):
+                self.message_user(request, format_html('{} <a href="{}">See the replay</a> (the last {} days).',
+                                                       finding["message"], url, job.days), messages.WARNING)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)

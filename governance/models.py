@@ -7,6 +7,8 @@ A policy in shadow mode never decides; `ShadowDifference` records each decision 
 A `PolicyExample` is a call the policy set must decide in a given way (governance/policy_examples.py).
 A `DecisionInput` keeps what one policy decision was given and what it answered, so that a draft of the
 policy set can decide the same calls again (governance/decision_inputs.py, governance/replay.py).
+A `ReplayJob` is one replay of a draft of the policy set over the recorded decisions, its progress and its
+result (governance/replay_jobs.py).
 A tool's `approvals_needed` (its quorum) and the reviewer groups of a tool or a domain say who decides
 its approval requests (approvals/quorum.py, approvals/reviewer_groups.py).
 """
@@ -17,7 +19,7 @@ from datetime import UTC
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -488,3 +490,46 @@ class DecisionInput(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tool} by {self.actor}: {self.outcome}"
+
+class ReplayJob(models.Model):
+    """One replay of a draft of the policy set over the decisions of the last `days` days: who started it,
+    the draft (a snapshot, governance/versions.py) and what it is, its progress, and its result as
+    `ReplayResult.to_dict()` with the findings. Run by a Celery task (governance/replay_jobs.py)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    FINISHED = (Status.DONE, Status.CANCELLED, Status.FAILED)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_by_name = models.CharField(max_length=150, help_text="Who started it (kept if the user is deleted).")
+    label = models.CharField(max_length=200, help_text="What the draft is, e.g. “policy refunds (unsaved change)”.")
+    draft = models.JSONField(help_text="The policy set replayed: a snapshot as governance/versions.py makes them.")
+    days = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(365)])
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    done = models.PositiveIntegerField(default=0, help_text="Decisions replayed so far.")
+    total = models.PositiveIntegerField(null=True, blank=True, help_text="Decisions to replay; empty until it runs.")
+    cancel_requested = models.BooleanField(default=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True, help_text="ReplayResult.to_dict() (governance/replay.py).")
+    findings = models.JSONField(default=list, blank=True,
+                                help_text="The findings of a finished replay: [{kind, policy, message}].")
+    error = models.TextField(blank=True, help_text="Why it failed.")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "replay"
+
+    def __str__(self) -> str:
+        return f"replay {self.pk}: {self.label}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED

@@ -21,6 +21,8 @@ use it. Permission names are strings: naming `approvals.resolve_approvalrequest`
 - The audit history is read by holders of `audit.view_auditrecord`.
 - The kill switch (pausing and resuming a tool, an actor, a domain or everything, governance/pauses.py)
   is worked by holders of `governance.pause_decisions` (the demo's reviewers group grants it).
+- A replay of a draft of the policy set (governance/replay_jobs.py) is started and seen by whoever may add
+  or change a policy, a tool registration or a domain default: the admin forms it starts from.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ VIEW_AUDIT = "audit.view_auditrecord"
 # The backend that grants permissions (the first one configured, django-axes's, only refuses logins).
 _PERMISSIONS_BACKEND = "django.contrib.auth.backends.ModelBackend"
 PAUSE_DECISIONS = "governance.pause_decisions"
+REPLAY_PERMISSIONS = tuple(f"governance.{action}_{model}" for model in ("policy", "toolregistration", "domaindefault")
+                           for action in ("add", "change"))
 
 
 def is_reviewer(user: Any) -> bool:
@@ -102,3 +106,8 @@ def may_see_audit(user: Any) -> bool:
 def may_pause(user: Any) -> bool:
     """Who may pause and resume (the kill switch)."""
     return bool(user.is_authenticated and user.has_perm(PAUSE_DECISIONS))
+
+
+def may_replay(user: Any) -> bool:
+    """Who may start replays of drafts of the policy set and see them."""
+    return bool(user.is_authenticated and any(user.has_perm(p) for p in REPLAY_PERMISSIONS))

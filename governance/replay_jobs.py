@@ -1,0 +1,133 @@
+"""Replays as jobs: start one for a draft of the policy set, run it (what the Celery task calls), save its
+progress, cancel it. The replay itself is governance/replay.py; its findings governance/findings.py.
+
+`start` enqueues the Celery task `governance.run_replay` by its name once the transaction commits (as
+runs/queue.py does), so this module never imports governance/tasks.py, the door on top of it;
+`GovernanceConfig.ready()` registers the task in every process, so it also runs inline when Celery is
+eager (the tests).
+
+A job moves queued → running → done | cancelled | failed. `run` claims a queued job with a conditional
+update, so a second delivery of the task is harmless; a cancel before it runs finishes it at once, a
+cancel while it runs is read by the progress callback, which makes the replay stop at its next chunk.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from celery import current_app
+from django.db import transaction
+from django.utils import timezone
+
+from . import findings, replay, versions
+from .models import DecisionInput, ReplayJob
+
+logger = logging.getLogger(__name__)
+
+RUN_REPLAY = "governance.run_replay"
+DEFAULT_DAYS = 30
+MAX_DAYS = 365
+# The progress of a running job is written at most this often (and on the first and last chunk);
+# a cancel is therefore seen within this time plus one chunk.
+PROGRESS_INTERVAL = 0.25
+# A save replays the saved set inline, for its findings, when the window holds at most this many decisions.
+INLINE_MAX = 5_000
+
+
+def start(*, draft: dict, label: str, days: int = DEFAULT_DAYS, by: Any) -> ReplayJob:
+    """Create a queued replay of `draft` (a snapshot) over the last `days` days, started by `by` (a user).
+
+    Side effects: one `ReplayJob` row; the task `governance.run_replay` enqueued after the current
+    transaction commits (run inline when Celery is eager). Raises ValueError for days outside 1-365.
+    """
+    job = _create(draft=draft, label=label, days=days, by=by)
+    transaction.on_commit(lambda: current_app.signature(RUN_REPLAY, kwargs={"job_id": job.pk}).delay())
+    return job
+
+
+def replay_saved(*, label: str, by: Any, days: int = DEFAULT_DAYS) -> ReplayJob:
+    """Replay the policy set as it is now (just saved) over the last `days` days, for its findings: inline
+    when the window holds at most INLINE_MAX decisions (about a second), so the findings are there when the
+    page after the save is shown; otherwise as a job like `start`. Side effects: those of `start`."""
+    if DecisionInput.objects.filter(occurred_at__gte=timezone.now() - timedelta(days=days)).count() > INLINE_MAX:
+        return start(draft=versions.snapshot(), label=label, days=days, by=by)
+    job = _create(draft=versions.snapshot(), label=label, days=days, by=by)
+    return run(job_id=job.pk) or job
+
+
+def _create(*, draft: dict, label: str, days: int, by: Any) -> ReplayJob:
+    if not 1 <= days <= MAX_DAYS:
+        raise ValueError(f"Replay between 1 and {MAX_DAYS} days, not {days}.")
+    return ReplayJob.objects.create(created_by=by if getattr(by, "pk", None) else None,
+                                    created_by_name=getattr(by, "get_username", lambda: "system")(),
+                                    label=label[:200], draft=draft, days=days)
+
+
+def cancel(job: ReplayJob, *, by: Any) -> ReplayJob:
+    """Ask the job to stop. A queued job is cancelled at once (its task then does nothing); a running one
+    stops at its next chunk, keeping what it counted; a finished one is left as it is. Returns it re-read."""
+    ReplayJob.objects.filter(pk=job.pk).exclude(status__in=ReplayJob.FINISHED).update(cancel_requested=True)
+    ReplayJob.objects.filter(pk=job.pk, status=ReplayJob.Status.QUEUED).update(
+        status=ReplayJob.Status.CANCELLED, finished_at=timezone.now())
+    logger.info("replay %s: cancel asked by %s", job.pk, getattr(by, "get_username", lambda: "system")())
+    job.refresh_from_db()
+    return job
+
+
+def progress_callback(job_id: int, *, interval: float = PROGRESS_INTERVAL) -> Callable[[int, int], bool]:
+    """The `progress(done, total)` given to `replay.replay`: saves done/total on the job (at most every
+    `interval` seconds, and always at the end) and answers False once a cancel was asked (read from the
+    database, so a cancel from another process is seen)."""
+    last = -float("inf")
+
+    def progress(done: int, total: int) -> bool:
+        nonlocal last
+        now = time.monotonic()
+        if now - last < interval and done < total:
+            return True
+        last = now
+        # One query: the update matches nothing once a cancel was asked.
+        return bool(ReplayJob.objects.filter(pk=job_id, cancel_requested=False).update(done=done, total=total))
+
+    return progress
+
+
+def run(*, job_id: int) -> ReplayJob | None:
+    """Run the queued job `job_id`: replay its draft, then save the result and the findings (done), what it
+    counted before a cancel (cancelled), or the error (failed: logged too, never lost). Returns the job, or
+    None when it is gone or not queued any more (cancelled before it ran, or claimed by another delivery)."""
+    claimed = ReplayJob.objects.filter(pk=job_id, status=ReplayJob.Status.QUEUED).update(
+        status=ReplayJob.Status.RUNNING, started_at=timezone.now())
+    if not claimed:
+        return None
+    job = ReplayJob.objects.get(pk=job_id)
+    try:
+        result = replay.replay(job.draft, days=job.days, progress=progress_callback(job.pk))
+        found = [] if result.cancelled else [asdict(f) for f in findings.findings(job.draft, result)]
+    except Exception as exc:
+        logger.exception("replay %s failed", job.pk)
+        ReplayJob.objects.filter(pk=job.pk).update(status=ReplayJob.Status.FAILED, finished_at=timezone.now(),
+                                                   error=f"{type(exc).__name__}: {exc}")
+    else:
+        ReplayJob.objects.filter(pk=job.pk).update(
+            status=ReplayJob.Status.CANCELLED if result.cancelled else ReplayJob.Status.DONE,
+            finished_at=timezone.now(), result=result.to_dict(), findings=found, done=result.total,
+            total=result.total if not result.cancelled else job_total(job.pk, result.total))
+    job.refresh_from_db()
+    return job
+
+
+def job_total(job_id: int, counted: int) -> int:
+    """The total a cancelled job had announced (its progress), at least what it counted."""
+    total = ReplayJob.objects.filter(pk=job_id).values_list("total", flat=True).first()
+    return max(total or 0, counted)
+
+
+def result_of(job: ReplayJob) -> replay.ReplayResult | None:
+    """The job's result as a `ReplayResult` (None until it finished with one)."""
+    return replay.ReplayResult.from_dict(job.result) if job.result is not None else None
