@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
 
 from governance import replay_jobs
@@ -24,6 +26,6 @@ def replay_panel(context, job: ReplayJob, *, standalone: bool = False) -> dict:
         "transitions": [(OUTCOME_WORDS.get(a, a), OUTCOME_WORDS.get(b, b), n) for a, b, n in result.transitions],
         "groups": [{**g, "from": OUTCOME_WORDS.get(g["from"], g["from"]), "to": OUTCOME_WORDS.get(g["to"], g["to"])}
                    for g in result.groups],
-        "examples": [{**e, "from": OUTCOME_WORDS.get(e["from"], e["from"]), "to": OUTCOME_WORDS.get(e["to"], e["to"])}
-                     for e in result.examples],
+        "examples": [{**e, "from": OUTCOME_WORDS.get(e["from"], e["from"]), "to": OUTCOME_WORDS.get(e["to"], e["to"]),
+                      "occurred_at": datetime.fromisoformat(e["occurred_at"])} for e in result.examples],
     }
