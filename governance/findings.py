@@ -11,14 +11,16 @@ its scope names; a scope naming no action covers every tool) and the replay's co
   those calls could ever run.
 
 Only tools the set has enabled count as covered (the others are blocked before any policy is asked).
-A policy mixing permits and forbids is judged only for being ineffective: its matches are counted per
-policy, not per statement. Nothing is found when nothing was replayed.
+Statements are judged one by one (the replay counts what each matched, by the id decisions name it by:
+`governance.policy.engine.statement_id`); a policy gets at most one finding of each kind. Nothing is
+found when nothing was replayed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .policy.engine import statement_id
 from .policy.text import ParsedStatement, parse_text
 from .replay import ReplayResult
 
@@ -32,7 +34,8 @@ class Finding:
 
 def findings(policy_set: dict, result: ReplayResult) -> list[Finding]:
     """The findings of every enabled active policy of `policy_set` in `result` (a replay of that set), by
-    policy name then kind. No side effects."""
+    policy name; at most one of each kind per policy, naming its statements when it has several.
+    No side effects."""
     if result.total == 0:
         return []
     window = _window(result)
@@ -44,33 +47,47 @@ def findings(policy_set: dict, result: ReplayResult) -> list[Finding]:
         statements, problems = parse_text(policy.get("cedar") or "", name)
         if problems or not statements:
             continue  # a set that does not load cannot be replayed: the replay refused it already
-        covered = _covered(statements, enabled_tools)
-        seen = {tool: result.tools_seen[tool] for tool in sorted(covered) if result.tools_seen.get(tool)}
-        matched = result.policy_matches.get(name, 0)
-        by_tool = result.policy_tool_matches.get(name, {})
-        if matched == 0:
+        covered = set().union(*(_covered(s, enabled_tools) for s in statements))
+        if result.policy_matches.get(name, 0) == 0:
+            seen = _seen(covered, result)
             found.append(Finding("ineffective", name, _ineffective(name, result.total, window, covered, seen)))
             continue
-        effects = {(s.effect, s.needs_approval) for s in statements}
-        if effects == {("permit", False)}:
-            whole = [tool for tool, n in seen.items() if by_tool.get(tool, 0) == n]
-            if whole:
-                found.append(Finding("overly_permissive", name, (
-                    f"{name} permitted {_every(whole, seen)} replayed from {window}: its conditions never held "
-                    f"a call back. Narrow it (a value limit, an actor, a target) or say so with a "
-                    f"policy example.")))
-        elif effects == {("forbid", False)} and seen and sum(by_tool.get(t, 0) for t in seen) == sum(seen.values()):
+        matches = result.statement_matches.get(name, {})
+        permissive, restrictive = [], []
+        for index, statement in enumerate(statements):
+            sid = statement_id(name, index, statements)
+            label = name if len(statements) == 1 else f"its statement {sid}"
+            seen = _seen(_covered(statement, enabled_tools), result)
+            matched = matches.get(sid, {})
+            whole = [tool for tool, n in seen.items() if matched.get(tool, 0) == n]
+            if statement.effect == "permit" and not statement.needs_approval and whole:
+                permissive.append(f"{label} permitted {_every(whole, seen)}")
+            elif statement.effect == "forbid" and seen and len(whole) == len(seen):
+                restrictive.append(f"{label} forbade {_every(whole, seen)}")
+        if permissive:
+            found.append(Finding("overly_permissive", name, (
+                f"{_sentence(name, permissive)} replayed from {window}: its conditions never held a call back. "
+                f"Narrow it (a value limit, an actor, a target), or write a policy example saying it must allow "
+                f"them.")))
+        if restrictive:
             found.append(Finding("overly_restrictive", name, (
-                f"{name} forbade {_every(list(seen), seen)} replayed from {window}: none of them could run. "
-                f"If some should, add the condition that lets them through.")))
+                f"{_sentence(name, restrictive)} replayed from {window}: none of them could run. If some "
+                f"should, add the condition that lets them through.")))
     return found
 
 
-def _covered(statements: list[ParsedStatement], enabled_tools: set[str]) -> set[str]:
-    covered: set[str] = set()
-    for statement in statements:
-        covered |= enabled_tools if statement.actions is None else statement.actions & enabled_tools
-    return covered
+def _covered(statement: ParsedStatement, enabled_tools: set[str]) -> set[str]:
+    """The enabled tools a statement's scope can match (all of them when it names no action)."""
+    return set(enabled_tools) if statement.actions is None else statement.actions & enabled_tools
+
+
+def _seen(tools: set[str], result: ReplayResult) -> dict[str, int]:
+    return {tool: result.tools_seen[tool] for tool in sorted(tools) if result.tools_seen.get(tool)}
+
+
+def _sentence(name: str, parts: list[str]) -> str:
+    text = _names(parts)
+    return text if text.startswith(name) else f"{name}: {text}"
 
 
 def _ineffective(name: str, total: int, window: str, covered: set[str], seen: dict[str, int]) -> str:
@@ -79,7 +96,8 @@ def _ineffective(name: str, total: int, window: str, covered: set[str], seen: di
         return f"{text}: it names no enabled tool, so it never decides anything."
     if not seen:
         return f"{text}: {_names(sorted(covered))} {'was' if len(covered) == 1 else 'were'} not called."
-    return f"{text}, {_n(sum(seen.values()), 'call')} of {_names(list(seen))} among them: its conditions never held."
+    return (f"{text}, {_n(sum(seen.values()), 'call')} of {_names(list(seen))} among them: it decided none of them "
+            f"(its conditions never held, or another policy's forbid decided first).")
 
 
 def _every(tools: list[str], seen: dict[str, int]) -> str:

@@ -52,8 +52,9 @@ class ReplayResult:
     tools_seen: dict[str, int]  # tool -> decisions replayed
     example_failures: list[str]  # str(Failure) of policy examples the draft breaks
     cancelled: bool
-    # Beyond the contract, for governance/findings.py: policy name -> tool -> decisions of it matched.
-    policy_tool_matches: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Beyond the contract, for governance/findings.py: policy name -> statement id (as decisions name it,
+    # `governance.policy.engine.statement_id`) -> tool -> replayed decisions of that tool it matched.
+    statement_matches: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -69,7 +70,7 @@ class ReplayResult:
             transitions=[(a, b, n) for a, b, n in data["transitions"]], groups=list(data["groups"]),
             examples=list(data["examples"]), policy_matches=dict(data["policy_matches"]),
             tools_seen=dict(data["tools_seen"]), example_failures=list(data["example_failures"]),
-            cancelled=data["cancelled"], policy_tool_matches=dict(data.get("policy_tool_matches") or {}),
+            cancelled=data["cancelled"], statement_matches=dict(data.get("statement_matches") or {}),
         )
 
 
@@ -148,10 +149,14 @@ class _Tally:
         transitions: Counter[tuple[str, str]] = Counter()
         for (_tool, _actor, before, after), n in self.changes.items():
             transitions[(before, after)] += n
-        per_tool: dict[str, Counter[str]] = {name: Counter() for name in self.policy_names.values()}
+        per_policy: Counter[str] = Counter(dict.fromkeys(self.policy_names.values(), 0))
+        statements: dict[str, dict[str, Counter[str]]] = {name: {} for name in self.policy_names.values()}
         for (tool, ids), n in self.matched.items():
             for name in {self.policy_names[i] for i in ids if i in self.policy_names}:
-                per_tool.setdefault(name, Counter())[tool] += n
+                per_policy[name] += n
+            for sid in ids:
+                if sid in self.policy_names:
+                    statements[self.policy_names[sid]].setdefault(sid, Counter())[tool] += n
         return ReplayResult(
             since=since, until=until, total=self.total, changed=sum(self.changes.values()), redacted=self.redacted,
             transitions=[(a, b, n) for (a, b), n in sorted(transitions.items(), key=lambda kv: (-kv[1], kv[0]))],
@@ -159,9 +164,10 @@ class _Tally:
                     for (tool, actor, a, b), n in sorted(self.changes.items(), key=lambda kv: (-kv[1], kv[0]))
                     ][:MAX_GROUPS],
             examples=self.examples,
-            policy_matches={name: sum(tools.values()) for name, tools in sorted(per_tool.items())},
+            policy_matches=dict(sorted(per_policy.items())),
             tools_seen=dict(sorted(self.tools_seen.items())),
             example_failures=failures,
             cancelled=cancelled,
-            policy_tool_matches={name: dict(sorted(tools.items())) for name, tools in sorted(per_tool.items())},
+            statement_matches={name: {sid: dict(sorted(tools.items())) for sid, tools in sorted(by_id.items())}
+                               for name, by_id in sorted(statements.items())},
         )

@@ -151,6 +151,16 @@ class _Verdict:
     errors: tuple[str, ...]
 
 
+def statement_id(name: str, index: int, parsed: list[ParsedStatement]) -> str:
+    """The id a decision names the `index`-th statement of policy `name` by (its reasons, `policy_ids`,
+    `raw["matched"]`): the policy's name when it has one statement, `name/<@id>` when the statement
+    has an `@id`, else `name#<position>`."""
+    own_id = parsed[index].annotations.get("id")
+    if own_id is not None:
+        return f"{name}/{own_id}"
+    return name if len(parsed) == 1 else f"{name}#{index + 1}"
+
+
 class EmbeddedPolicyEngine:
     """A `DecisionBackend` over Cedar policies and value thresholds kept in this process.
 
@@ -207,13 +217,7 @@ class EmbeddedPolicyEngine:
                 source_problems = validate_statements(parsed, name=source.name, tools=tools, schema=schema)
             problems.extend(source_problems)
             for index, item in enumerate(parsed):
-                own_id = item.annotations.get("id")
-                if fixed_id or (own_id is None and len(parsed) == 1):
-                    display_id = source.name
-                elif own_id is not None:
-                    display_id = f"{source.name}/{own_id}"
-                else:
-                    display_id = f"{source.name}#{index + 1}"
+                display_id = source.name if fixed_id else statement_id(source.name, index, parsed)
                 entries.append(_Entry(display_id, item.effect, item.needs_approval,
                                       item.annotations.get("reason"), item, len(entries),
                                       "" if fixed_id else source.name))

@@ -12,6 +12,7 @@ import bighub
 from agents.models import AgentActivity, AgentKey, IdempotentRequest
 from approvals.models import ApprovalRequest
 from audit.models import AuditKind, AuditRecord
+from governance.models import DecisionInput
 from runs.models import Run, RunEvent
 
 
@@ -27,6 +28,7 @@ def api_state() -> dict[str, int]:
         "run_events": RunEvent.objects.count(),
         "approvals": ApprovalRequest.objects.count(),
         "pending": ApprovalRequest.objects.pending().count(),
+        "decision_inputs": DecisionInput.objects.count(),
     }
 
 

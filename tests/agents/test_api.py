@@ -429,7 +429,7 @@ def test_state_helper_sees_a_successful_request(post, agent):
     before = state()
     post("/actions/evaluate", REFUND_250, agent[1])
     # The session's run opens (an event), the decision (an event) raises a request, the run awaits it (an event);
-    # each event has its audit record.
+    # each event has its audit record; what the policies were given is kept for replays.
     assert state() == {**before, "activity": before["activity"] + 1, "audit": before["audit"] + 3, "runs": 1,
-                       "run_events": 3, "approvals": 1, "pending": 1}
+                       "run_events": 3, "approvals": 1, "pending": 1, "decision_inputs": 1}
     assert timezone.now() - AgentKey.objects.get().last_used_at < timedelta(seconds=5)
