@@ -2,7 +2,8 @@
 change and delete asks for a comment and becomes a policy set version, governance/versions.py, and is
 refused when it would break a policy example, governance/policy_examples.py), the policy examples, the
 versions themselves (read-only, with their diffs, and rollback, refused too when it breaks an example),
-the differences of shadow policies (read-only, counted on each policy's page), the kill switch's pauses
+the differences of shadow policies (read-only, counted on each policy's page), the replays of drafts (read-only,
+each linked to its own page; started by “Replay this draft” on the forms of the policy set), the kill switch's pauses
 (made and resumed through governance/pauses.py), and the read-only bases the history admins use (runs,
 approvals, audit)."""
 
@@ -30,6 +31,7 @@ from .models import (
     PolicyExample,
     PolicySetChange,
     PolicySetVersion,
+    ReplayJob,
     ShadowDifference,
     ToolRegistration,
 )
@@ -445,3 +447,25 @@ class ShadowDifferenceAdmin(ReadOnlyAdmin):
         if obj.run_id is None:
             return label
         return format_html('<a href="{}">{}</a>', reverse("runs:detail", args=[obj.run_id]), label)
+
+
+@admin.register(ReplayJob)
+class ReplayJobAdmin(ReadOnlyAdmin):
+    """The replays of drafts of the policy set, each linked to its own page (governance/replay_jobs.py)."""
+
+    list_display = ("created_at", "label", "days", "status", "created_by_name", "page")
+    list_filter = ("status",)
+    search_fields = ("label", "created_by_name")
+    fields = ("page", "label", "days", "status", "done", "total", "created_by_name", "created_at", "started_at",
+              "finished_at", "error")
+    readonly_fields = fields
+
+    def has_module_permission(self, request) -> bool:
+        return permissions.may_replay(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return permissions.may_replay(request.user)
+
+    @admin.display(description="Replay")
+    def page(self, obj: ReplayJob) -> str:
+        return format_html('<a href="{}">open</a>', reverse("governance:replay", args=[obj.pk]))

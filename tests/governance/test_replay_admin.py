@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.text import capfirst
 
 from governance import replay_jobs, versions
-from governance.models import DecisionInput, Policy, PolicySetVersion, ReplayJob, ToolRegistration
+from governance.models import DecisionInput, DomainDefault, Policy, PolicySetVersion, ReplayJob, ToolRegistration
 from tests.factories import make_user, register_demo_tools
 
 pytestmark = pytest.mark.django_db
@@ -172,6 +172,34 @@ def test_finished_replay_shows_changes_grouped_with_examples_linked_to_runs(admi
     assert f'<a href="{reverse("runs:detail", args=[RUN_ID])}">run</a>' in page
     assert "call call_1" in page  # no run: the call is named instead
     assert 'hx-trigger' not in page
+    assert "replayed with redacted arguments" not in page
+
+
+def test_the_replay_says_how_many_decisions_were_replayed_with_redacted_arguments(admin_client, recorded,
+                                                                                 django_capture_on_commit_callbacks):
+    DecisionInput.objects.filter(call_id="call_1").update(arguments={"order_id": "[redacted]"}, redacted=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = replay_jobs.start(draft=versions.snapshot(), label="the active set", by=None)
+    page = admin_client.get(reverse("governance:replay", args=[job.pk])).content.decode()
+    assert '<p id="replay-redacted">1 of them were replayed with redacted arguments' in page
+
+
+def test_replays_are_listed_in_the_admin_linked_to_their_pages(admin_client, recorded):
+    job = replay_jobs.start(draft=versions.snapshot(), label="the active set", by=None)
+    page = admin_client.get(reverse("admin:governance_replayjob_changelist")).content.decode()
+    assert f'<a href="{reverse("governance:replay", args=[job.pk])}">open</a>' in page
+
+
+def test_replay_button_on_a_domain_default_form(admin_client, recorded):
+    default = DomainDefault.objects.get()
+    response = admin_client.post(reverse("admin:governance_domaindefault_change", args=[default.pk]), {
+        "domain": "customer_transactions", "outcome": "allowed", "version_comment": "", "replay_days": "30",
+        "_replay": "Replay this draft"})
+    assert response.status_code == 200
+    job = ReplayJob.objects.get()
+    assert (job.label, job.draft["domain_defaults"]["customer_transactions"]["outcome"]) == (
+        "domain default customer_transactions (unsaved change)", "allowed")
+    assert DomainDefault.objects.get().outcome == "blocked"
 
 
 def test_saving_a_policy_shows_its_findings_as_warnings_linked_to_the_replay(admin_client, recorded):
