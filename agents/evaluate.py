@@ -129,14 +129,16 @@ def evaluate_calls(*, key: AgentKey, calls: list[RemoteCall], dry_run: bool = Fa
 
     A call in a session someone cancelled is blocked, naming them (runs/remote.py). Side effects,
     unless `dry_run`, in one transaction: the session's run opened if new (`agents.sessions`); for each
-    call one AgentActivity row and one event on that run (with its audit record) and the differences of
-    the shadow policies (governance/shadow.py, naming that run); for a
+    call one AgentActivity row and one event on that run (with its audit record), the differences of
+    the shadow policies (governance/shadow.py, naming that run) and what the policies were given
+    (governance/decision_inputs.py, a `DecisionInput`); for a
     requires_approval decision the approval request (`approval_hook.on_requires_approval`, its page
     under `base_url`) and the run awaiting approval. A call that is refused (CallRejected) refuses the
     whole request before anything is written.
     """
-    # Shadow policies' differences are held and saved with each call's rows below (none on a dry run).
-    engine = embedded_engine(hold_shadow=True)
+    # Shadow policies' differences and the decisions' inputs are held and saved with each call's rows below
+    # (none on a dry run).
+    engine = embedded_engine(hold_shadow=True, source="api")
     decided = [decide(call, engine) for call in calls]
     if dry_run:
         return [bighub_answer(as_dry_run(key, call, decision), None, dry_run=True) for call, decision in decided]
@@ -145,9 +147,9 @@ def evaluate_calls(*, key: AgentKey, calls: list[RemoteCall], dry_run: bool = Fa
         for call, decision in decided:
             session = sessions.session_of(key, call.context)
             run = sessions.session_run(key, session)
-            engine.save_held(request_id=decision.request_id, run_id=run.pk)
-            decision = granted(call=call, decision=_unless_cancelled(run, decision), run=run)
             shown = activity.shown_call(call)
+            engine.save_held(request_id=decision.request_id, run_id=run.pk, shown=shown)
+            decision = granted(call=call, decision=_unless_cancelled(run, decision), run=run)
             ticket = (on_requires_approval(key=key, call=call, decision=decision, session=session, run=run,
                                            shown=shown, base_url=base_url)
                       if decision.requires_approval else None)

@@ -50,12 +50,14 @@ def _policy_version() -> tuple[int, int | None]:
     )), number
 
 
-def embedded_engine(*, run_id: Any = None, hold_shadow: bool = False) -> PauseGate:
+def embedded_engine(*, run_id: Any = None, hold_shadow: bool = False, source: str = "dashboard") -> PauseGate:
     """The embedded Cedar engine over the enabled active policies, thresholds and domain defaults, behind the
-    kill switch, which stamps each decision with the policy set version the engine was built from and
-    compares it with the shadow policies (`run_id`, `hold_shadow`: see `PauseGate`)."""
+    kill switch, which stamps each decision with the policy set version the engine was built from,
+    compares it with the shadow policies (`run_id`, `hold_shadow`: see `PauseGate`) and holds its inputs
+    for the caller to save (`source`: "dashboard" or "api", see `governance.decision_inputs`)."""
     (engine, shadows), number = _policy_engine()
-    return PauseGate(engine, policy_version=number, shadows=shadows, run_id=run_id, hold_shadow=hold_shadow)
+    return PauseGate(engine, policy_version=number, shadows=shadows, run_id=run_id, hold_shadow=hold_shadow,
+                     source=source)
 
 
 def _policy_engine() -> tuple[tuple[Any, list[Shadow]], int | None]:

@@ -5,6 +5,8 @@ generates its strict JSON schema; `Policy.clean()` parses and validates the Ceda
 does not import, or a policy that does not validate, cannot be saved. `Pause` is the kill switch.
 A policy in shadow mode never decides; `ShadowDifference` records each decision it would have changed.
 A `PolicyExample` is a call the policy set must decide in a given way (governance/policy_examples.py).
+A `DecisionInput` keeps what one policy decision was given and what it answered, so that a draft of the
+policy set can decide the same calls again (governance/decision_inputs.py, governance/replay.py).
 A tool's `approvals_needed` (its quorum) and the reviewer groups of a tool or a domain say who decides
 its approval requests (approvals/quorum.py, approvals/reviewer_groups.py).
 """
@@ -441,3 +443,48 @@ class PolicyExample(models.Model):
                 validate_arguments(self.arguments, schema)
             except ToolArgumentsError as exc:
                 raise ValidationError({"arguments": f"Not valid arguments for {tool.name}: {exc.reason}"}) from exc
+
+
+class DecisionInput(models.Model):
+    """What one policy decision was given and what the policies answered: the first decision of a call (not
+    the re-check of an approved call, not a decision a pause made), recorded by the kill switch's gate
+    (governance/decision_inputs.py) and decided again by `governance.replay`. Arguments are kept as they
+    are shown (the tool's redact fields replaced, secrets scrubbed); ids of runs are kept as values."""
+
+    class Source(models.TextChoices):
+        DASHBOARD = "dashboard", "Dashboard run"
+        API = "api", "Remote agent (API)"
+
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    tool = models.CharField(max_length=100)
+    actor = models.CharField(max_length=100)
+    domain = models.CharField(max_length=100)
+    value = models.FloatField(null=True, blank=True, help_text="The call's value; empty when it had none or its "
+                              "argument is redacted.")
+    # NULL (no target) and "" (an empty one) are different calls to a policy reading `context has target`.
+    target = models.TextField(null=True, blank=True, help_text="The call's target; empty when it had none or its "  # noqa: DJ001
+                              "argument is redacted.")
+    arguments = models.JSONField(default=dict, blank=True, help_text="The arguments as they are shown: the tool's "
+                                 "redact fields replaced by [redacted], secrets by [secret].")
+    redacted = models.BooleanField(default=False, help_text="Some argument was redacted or scrubbed: a replay "
+                                   "decides the call with the markers, not the real values.")
+    outcome = models.CharField(max_length=20, choices=DomainDefault.Outcome.choices,
+                               help_text="What the policies decided (in an observe-only domain, what they "
+                               "would have decided).")
+    policy_version = models.PositiveIntegerField(null=True, blank=True)
+    run_id = models.UUIDField(null=True, blank=True, help_text="The run the call belongs to (a remote agent's "
+                              "session is a run too).")
+    call_id = models.CharField(max_length=200, blank=True)
+    request_id = models.CharField(max_length=100, blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices)
+
+    class Meta:
+        verbose_name = "decision input"
+        constraints = [
+            # A worker that dies and decides a call again records it once.
+            models.UniqueConstraint(fields=["run_id", "call_id"], condition=~models.Q(call_id=""),
+                                    name="decision_input_once_per_call"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tool} by {self.actor}: {self.outcome}"

@@ -16,7 +16,9 @@ every decision with the policy set version it was made under (`policy_version`, 
 and compares it with the shadow policies (governance/shadow.py), recording where they differ; it lets a
 policy's block or approval through in an observe-only domain (governance/observe.py), keeping what it
 would have been on the decision (shadow policies are compared with that, the policies' own outcome); a
-pause blocks there too.
+pause blocks there too. It also keeps what each first decision of a call was given
+(governance/decision_inputs.py), for its caller to save with the call's rows: what a replay of a draft
+policy set decides again (governance/replay.py).
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance import observe, permissions, shadow, telemetry
+from governance import decision_inputs, observe, permissions, shadow, telemetry
 from governance.decisions import ActionRequest, Decision
 from governance.redaction import REDACTED, scrub_text
 
-from .models import Pause, PauseScope, ShadowDifference, ToolRegistration
+from .models import DecisionInput, Pause, PauseScope, ShadowDifference, ToolRegistration
 
 
 class NotAllowed(PermissionError):
@@ -108,16 +110,20 @@ class PauseGate:
     `shadows` (governance/shadow.py): the shadow policies each decision is compared with; a difference is
     saved at once with `run_id`, or, with `hold_shadow`, kept in `held` until `save_held` (a caller that
     writes its decisions later, in its own transaction, or never: a dry run).
+    `source` ("dashboard" or "api"; None: nothing is recorded): each first decision's inputs are held
+    (`held_inputs`) until `save_held` names the arguments as they are shown.
     """
 
     def __init__(self, backend: Any, *, policy_version: int | None = None, shadows: list[shadow.Shadow] | None = None,
-                 run_id: Any = None, hold_shadow: bool = False) -> None:
+                 run_id: Any = None, hold_shadow: bool = False, source: str | None = None) -> None:
         self.backend = backend
         self.policy_version = policy_version
         self.shadows = shadows or []
         self.run_id = run_id
         self.hold_shadow = hold_shadow
         self.held: list[ShadowDifference] = []
+        self.source = source
+        self.held_inputs: list[tuple[DecisionInput, dict[str, Any]]] = []
 
     def __getattr__(self, name: str) -> Any:
         if name == "backend":  # not set yet (a copy being made): no recursion
@@ -138,6 +144,8 @@ class PauseGate:
             decision = self._versioned(self.backend.evaluate(action))
             if self.shadows:
                 self._compare(action, decision)  # with what the policies decided, before observe-only
+            if self.source is not None:
+                self.held_inputs.append(decision_inputs.held(action, decision, source=self.source))
             return _traced(span, action, self._versioned(observe.let_through(action, decision)))
 
     def _compare(self, action: ActionRequest, decision: Decision) -> None:
@@ -147,8 +155,11 @@ class PauseGate:
         elif found:
             ShadowDifference.objects.bulk_create(found)
 
-    def save_held(self, *, request_id: str | None, run_id: Any) -> None:
-        """Save the held differences of the decision `request_id`, naming the run it was recorded on."""
+    def save_held(self, *, request_id: str | None, run_id: Any, shown: dict[str, Any] | None = None) -> None:
+        """Save the held differences and inputs of the decision `request_id`, naming the run it was recorded
+        on. `shown`: the call as it may be stored ({"arguments": ...}, redacted; with "value" and "target"
+        when the caller shows them), without which its inputs are not saved. One INSERT each, only for what
+        is held."""
         key = request_id or ""
         mine = [d for d in self.held if d.request_id == key]
         if mine:
@@ -156,6 +167,11 @@ class PauseGate:
             for difference in mine:
                 difference.run_id = run_id
             ShadowDifference.objects.bulk_create(mine)
+        inputs = [held for held in self.held_inputs if held[0].request_id == key]
+        if inputs:
+            self.held_inputs = [held for held in self.held_inputs if held[0].request_id != key]
+            if shown is not None:
+                decision_inputs.save(decision_inputs.shown(row, real, shown, run_id=run_id) for row, real in inputs)
 
     def recheck(self, action: ActionRequest) -> Decision:
         """The re-check of an approved call just before it runs: a pause blocks it too."""

@@ -4,7 +4,8 @@
 snapshot (governance/versions.py: `snapshot()` is the active set, `draft(saving=obj)` the set as it would
 be after a save) and returns one `Failure` per example that does not get the outcome it must get. The
 admin runs it before every save of a policy, a tool or a domain default (governance/admin.py), and
-`manage.py check_policies` runs it from the command line and CI.
+`manage.py check_policies` runs it from the command line and CI. `refusal` and `evaluate` are how a call
+is decided against a snapshot; `governance.replay` decides recorded calls with them too.
 
 The engine is built from the snapshot as `governance.assembly` builds the live one (enabled active policies,
 enabled tools' thresholds, domain defaults), and a call is read as a run reads it (the tool's value and
@@ -62,11 +63,10 @@ def engine_for(policy_set: dict[str, Any]) -> Any:
 
 def decide(example: PolicyExample, *, engine: Any, policy_set: dict[str, Any]) -> Decision:
     """The decision `engine` (built from `policy_set`) gives the example's call; no side effects."""
-    tool = policy_set.get("tools", {}).get(example.tool)
-    if tool is None:
-        return Decision(outcome="blocked", reason=f"{example.tool} is not a registered tool")
-    if not tool.get("enabled"):
-        return Decision(outcome="blocked", reason=f"{example.tool} is disabled")
+    refused = refusal(example.tool, policy_set)
+    if refused is not None:
+        return refused
+    tool = policy_set["tools"][example.tool]
     arguments = example.arguments if isinstance(example.arguments, dict) else {}
     value = arguments.get(tool["value_argument"]) if tool.get("value_argument") else None
     target = arguments.get(tool["target_argument"]) if tool.get("target_argument") else None
@@ -80,6 +80,22 @@ def decide(example: PolicyExample, *, engine: Any, policy_set: dict[str, Any]) -
         value=value, target=str(target) if target is not None else None,
         decision_mode=tool.get("decision_mode") or "submit",
     )
+    return evaluate(engine, request)
+
+
+def refusal(tool_name: str, policy_set: dict[str, Any]) -> Decision | None:
+    """`blocked` when `policy_set` has no such tool or has it disabled (a run would not offer it); else None.
+    Shared with `governance.replay`, which decides recorded calls as examples are decided."""
+    tool = policy_set.get("tools", {}).get(tool_name)
+    if tool is None:
+        return Decision(outcome="blocked", reason=f"{tool_name} is not a registered tool")
+    if not tool.get("enabled"):
+        return Decision(outcome="blocked", reason=f"{tool_name} is disabled")
+    return None
+
+
+def evaluate(engine: Any, request: ActionRequest) -> Decision:
+    """`engine`'s decision for `request`, or `blocked` when it cannot decide (fail closed, as a run does)."""
     try:
         return engine.evaluate(request)
     except DecisionBackendError as exc:

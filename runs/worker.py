@@ -14,8 +14,9 @@ call that does not run (blocked, waiting for a reviewer, refused) is only its st
   state that asked for the call. That row is unique per (run, call id), so whatever redelivers a task
   or recovers a run, a call runs at most once (exactly once when it finishes).
 - The step: the step's event (runs/event_log.py: with its audit record and the run's call count),
-  the state after it, and the outcome of the call's `ToolExecution` (succeeded with its output, or
-  failed), in one transaction; live pages are nudged after the commit. A worker whose claim was lost
+  the state after it, the outcome of the call's `ToolExecution` (succeeded with its output, or
+  failed) and, for the call's first decision, what the policies were given (governance/decision_inputs.py),
+  in one transaction; live pages are nudged after the commit. A worker whose claim was lost
   writes only the call's outcome, so whoever drives the run now reuses a finished call's output.
 A save of the state writes only what changed since the last (runs/state_store.py: the new
 conversation items and execution events as rows, the small rest in `Run.state`). Slow I/O (the
@@ -218,6 +219,10 @@ class ClaimedRun:
                 ToolExecution.objects.filter(pk=outcome.pop("pk")).update(**outcome)
             if not held:
                 return False
+            # What the policies were given for the call's first decision (a replay decides it again),
+            # with the arguments as shown; nothing for a later step of the same call.
+            self.guard.backend.save_held(request_id=event.get("request_id"), run_id=self.run.pk,
+                                         shown={"arguments": payload["arguments"]})
             if event["status"] == "approval_required":
                 # A sticky grant settles the call (applied once this turn's steps are written), else a reviewer.
                 granted = settle_by_grant(run=self.run, tool=event["tool"], call_id=event["call_id"])

@@ -111,6 +111,7 @@ class _Entry:
     reason: str | None
     parsed: ParsedStatement
     order: int  # position among all loaded statements: reasons list matches in this order
+    source: str = ""  # the PolicySource's name ("" for a tool threshold)
 
     def explain(self, value: Any) -> str:
         if self.reason is None:
@@ -214,7 +215,8 @@ class EmbeddedPolicyEngine:
                 else:
                     display_id = f"{source.name}#{index + 1}"
                 entries.append(_Entry(display_id, item.effect, item.needs_approval,
-                                      item.annotations.get("reason"), item, len(entries)))
+                                      item.annotations.get("reason"), item, len(entries),
+                                      "" if fixed_id else source.name))
         if problems:
             raise PolicyError(problems)
         return entries
@@ -271,6 +273,11 @@ class EmbeddedPolicyEngine:
     def policy_ids(self) -> list[str]:
         """The user-visible id of every loaded statement, in load order (thresholds once per statement)."""
         return [e.display_id for e in self._entries]
+
+    @property
+    def policy_names(self) -> dict[str, str]:
+        """The name of the policy (`PolicySource`) each statement's id belongs to; thresholds are left out."""
+        return {e.display_id: e.source for e in self._entries if e.source}
 
     # -- DecisionBackend --------------------------------------------------------------------------
 
