@@ -104,8 +104,8 @@ def _names(rule_id: str, policy_ids: tuple[str, ...] | list[str]) -> bool:
 def may_dry_run(key: AgentKey) -> bool:
     """A replay shows every actor's recorded decisions in the domain, with their runs: only an approver key
     whose dashboard user sees every run (`governance.permissions.sees_every_run`) may ask for one."""
-    return key.role == AgentKeyRole.APPROVER and key.user is not None and key.user.is_active \
-        and permissions.sees_every_run(key.user)
+    user = key.user if key.role == AgentKeyRole.APPROVER else None
+    return user is not None and user.is_active and permissions.sees_every_run(user)
 
 
 def dry_run(*, key: AgentKey, payload: RuleDryRunIn) -> dict[str, Any]:

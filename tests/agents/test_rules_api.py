@@ -145,12 +145,15 @@ def test_dry_run_of_a_rule_above_every_recorded_value_changes_nothing(sdk, appro
         == (len(DEMO_CALLS), 0, [], [], 7)
 
 
-def test_dry_run_refuses_agent_keys_other_domains_and_bad_rules(sdk, approver_sdk):
+def test_dry_run_refuses_agent_keys_other_domains_and_bad_rules(api_server, sdk, approver_sdk):
+    operator = client_for(api_server, make_agent_key("op-bot", role="approver", user=make_user("olivia"))[1])
     before = _state()
-    with pytest.raises(bighub.BighubAuthError) as refused:
-        sdk.rules.dry_run({"name": "r", "domain": DOMAIN, "max_value": 10})
-    assert str(refused.value) == ("replaying recorded decisions shows every actor's calls in the domain: it takes "
-                                  "an approver key whose user sees every run")
+    for client in (sdk, operator):  # an agent key; an approver key whose user sees only their own runs
+        with pytest.raises(bighub.BighubAuthError) as refused:
+            client.rules.dry_run({"name": "r", "domain": DOMAIN, "max_value": 10})
+        assert str(refused.value) == ("replaying recorded decisions shows every actor's calls in the domain: it "
+                                      "takes an approver key whose user sees every run")
+    operator.close()
     with pytest.raises(bighub.BighubAuthError) as refused:
         approver_sdk.rules.dry_run({"name": "r", "domain": "infrastructure_devops", "max_value": 10})
     assert str(refused.value) == ("this API key may not act in domain 'infrastructure_devops' "
