@@ -1,7 +1,8 @@
 """The BIGHUB-compatible HTTP API under /bighub/ (django-ninja): the doors, kept thin.
 
 Each endpoint validates its body with a schema (`agents.schemas`), then calls one service
-(`agents.evaluate`, `agents.reports`, `agents.approval_items`), POSTs through `agents.idempotency`;
+(`agents.evaluate`, `agents.reports`, `agents.approval_items`, `agents.rules`), POSTs that record something
+through `agents.idempotency`;
 a long-poll of a pending approval request answers when it is resolved (`agents.approval_wait`).
 Every request passes, in order: the API key (401), the key's rate limit (429), the body size (413),
 JSON and field validation (400/422), the key's actor and domains (403), the Idempotency-Key (409);
@@ -26,7 +27,7 @@ from ninja.security import APIKeyHeader
 
 from approvals.models import ApprovalStatus
 
-from . import approval_items, idempotency, keys, refusals
+from . import approval_items, idempotency, keys, refusals, rules
 from .approval_wait import answer_when_resolved
 from .evaluate import CallRejected, evaluate_calls, remote_call
 from .ratelimit import PerKeyRateLimit
@@ -42,6 +43,10 @@ from .schemas import (
     OutcomeAnswer,
     OutcomeIn,
     ResolveIn,
+    RuleDryRunAnswer,
+    RuleDryRunIn,
+    RuleValidateAnswer,
+    RuleValidateIn,
     ValidationErrors,
 )
 
@@ -198,6 +203,24 @@ def memory_ingest(request, payload: MemoryIn, idempotency_key: str | None = IDEM
         key=request.auth, source=payload.source, events=events, actor=payload.actor, domain=payload.domain))
 
 
+@api.post("/rules/validate", response={200: RuleValidateAnswer, **REFUSALS},
+          summary="Decide one call as the policy set would, recording nothing (BIGHUB's rules.validate)")
+def rules_validate(request, payload: RuleValidateIn):
+    return rules.validate(key=request.auth, payload=payload)
+
+
+@api.post("/rules/validate/dry-run", response={200: RuleValidateAnswer, **REFUSALS},
+          summary="The same as /rules/validate (BIGHUB's rules.validate_dry_run): nothing is ever recorded")
+def rules_validate_dry_run(request, payload: RuleValidateIn):
+    return rules.validate(key=request.auth, payload=payload)
+
+
+@api.post("/rules/dry-run", response={200: RuleDryRunAnswer, **REFUSALS},
+          summary="Replay a domain-wide rule over the recorded decisions, saving nothing (BIGHUB's rules.dry_run)")
+def rules_dry_run(request, payload: RuleDryRunIn):
+    return rules.dry_run(key=request.auth, payload=payload)
+
+
 # --- refusals: each answers JSON and is recorded, see agents.refusals -----------------------------------
 
 
@@ -259,6 +282,16 @@ def _domain_required(request, exc: keys.DomainRequired):
 def _call_rejected(request, exc: CallRejected):
     loc = ["body", *(int(p) if p.isdigit() else p for p in exc.field.split("."))]
     return _refuse(request, 422, _field_error(loc, str(exc), "value_error"), f"invalid request: {exc}")
+
+
+@api.exception_handler(rules.RuleRejected)
+def _rule_rejected(request, exc: rules.RuleRejected):
+    return _refuse(request, 422, _field_error(["body", exc.field], str(exc), "value_error"), f"invalid request: {exc}")
+
+
+@api.exception_handler(rules.DryRunRefused)
+def _dry_run_refused(request, exc: rules.DryRunRefused):
+    return _refuse(request, 403, str(exc), str(exc))
 
 
 @api.exception_handler(keys.OutOfScope)

@@ -141,11 +141,7 @@ def evaluate_calls(*, key: AgentKey, calls: list[RemoteCall], dry_run: bool = Fa
     engine = embedded_engine(hold_shadow=True, source="api")
     decided = [decide(call, engine) for call in calls]
     if dry_run:
-        answers = []
-        for call, decision in decided:
-            run = sessions.existing_run(key.pk, sessions.session_of(key, call.context))
-            answers.append(bighub_answer(_unless_cancelled(run, decision), None, dry_run=True))
-        return answers
+        return [bighub_answer(as_dry_run(key, call, decision), None, dry_run=True) for call, decision in decided]
     answers = []
     with transaction.atomic():
         for call, decision in decided:
@@ -165,6 +161,12 @@ def evaluate_calls(*, key: AgentKey, calls: list[RemoteCall], dry_run: bool = Fa
                 remote.await_approval(run, tool=call.action, approval_id=approval_id)
             answers.append(answer)
     return answers
+
+
+def as_dry_run(key: AgentKey, call: RemoteCall, decision: Decision) -> Decision:
+    """What a dry run answers for a decided call: the decision, or a block naming who cancelled its session.
+    Reads only: no session is opened, nothing is recorded, no approval request is raised."""
+    return _unless_cancelled(sessions.existing_run(key.pk, sessions.session_of(key, call.context)), decision)
 
 
 def _unless_cancelled(run: Run | None, decision: Decision) -> Decision:

@@ -192,3 +192,97 @@ class FieldError(BaseModel):
 
 class ValidationErrors(BaseModel):
     detail: list[FieldError]
+
+
+# --- rules: BIGHUB's `rules.validate` / `rules.validate_dry_run` / `rules.dry_run` (agents/rules.py) -----------
+
+MAX_RULE_AMOUNT = 999_999_999_999.99  # what a tool's threshold can hold (DecimalField, 14 digits, 2 decimals)
+MAX_REPLAY_DAYS = 90
+
+
+class RuleValidateIn(BaseModel):
+    """`bighub.RuleValidateRequest`: one call, decided as the current policy set decides it."""
+
+    action: str = Field(min_length=1, max_length=64, description="The tool (action) to decide.")
+    value: float | None = Field(None, allow_inf_nan=False, description="The amount policies compare.")
+    actor: str | None = Field(None, min_length=1, max_length=150, description="Must be the key's actor.")
+    domain: str | None = Field(
+        None, min_length=1, max_length=100, description="Not in BIGHUB's request: one of the key's domains; omitted: "
+        "the tool's domain when the key may act there, else the key's only domain.")
+    rule_id: str | None = Field(None, min_length=1, max_length=100, description=(
+        "A policy's name (or `<tool>-threshold`): the answer says whether it took part in the decision "
+        "(`rule_matched`). The whole policy set decides either way."))
+    metadata: dict[str, Any] | None = Field(
+        None, description="As `context` of /actions/evaluate: `arguments`, `session_id`...")
+    dry_run: bool | None = Field(None, description="Accepted; a validation never records anything either way.")
+
+
+class RuleValidateAnswer(EvaluateAnswer):
+    decision: str = Field(description="The outcome (allowed, blocked or requires_approval), as `result`.")
+    outcome: str = Field(description="The dashboard's own word for it: the same as `result`.")
+    action: str
+    actor: str
+    domain: str
+    value: float | None
+    rule_id: str | None
+    rule_matched: bool | None = Field(description="Whether `rule_id` took part in the decision (null without one).")
+    policy_version: int | None = Field(description="The policy set version that decided.")
+
+
+class RuleDryRunIn(BaseModel):
+    """`bighub.RuleCreateRequest`: a domain-wide rule, replayed over the recorded decisions, never saved."""
+
+    name: str = Field("draft rule", min_length=1, max_length=100)
+    domain: str = Field(min_length=1, max_length=100, description="One of the key's domains.")
+    max_value: float | None = Field(None, ge=-MAX_RULE_AMOUNT, le=MAX_RULE_AMOUNT, allow_inf_nan=False,
+                                    description="Calls of the domain's tools with a value above it are blocked.")
+    require_approval_above: float | None = Field(
+        None, ge=-MAX_RULE_AMOUNT, le=MAX_RULE_AMOUNT, allow_inf_nan=False,
+        description="Calls of the domain's tools with a value above it require approval.")
+    min_value: float | None = Field(None, allow_inf_nan=False, description="Not mapped (see `unsupported_fields`).")
+    max_per_day: int | None = Field(None, ge=0, description="Not mapped (see `unsupported_fields`).")
+    max_per_hour: int | None = Field(None, ge=0, description="Not mapped (see `unsupported_fields`).")
+    cooldown_seconds: int | None = Field(None, ge=0, description="Not mapped (see `unsupported_fields`).")
+    allowed_hours_start: int | None = Field(None, ge=0, le=24, description="Not mapped (see `unsupported_fields`).")
+    allowed_hours_end: int | None = Field(None, ge=0, le=24, description="Not mapped (see `unsupported_fields`).")
+    tags: list[str] | None = Field(None, max_length=50, description="Accepted; they decide nothing.")
+    metadata: dict[str, Any] | None = Field(None, description="Accepted; it decides nothing.")
+    days: int = Field(30, ge=1, le=MAX_REPLAY_DAYS, description="Not in BIGHUB's request: how many days of "
+                      "recorded decisions to replay.")
+
+
+class UnsupportedField(BaseModel):
+    field: str
+    value: Any
+    reason: str
+    tools: list[str] | None = Field(None, description="When the field is left out for some tools only: which.")
+
+
+class ToolChanges(BaseModel):
+    tool: str
+    total: int = Field(description="Decisions of this tool replayed.")
+    changed: int = Field(description="Of them, how many the rule decides otherwise.")
+
+
+class RuleDryRunAnswer(BaseModel):
+    dry_run: bool = Field(description="Always true: nothing is saved.")
+    rule: dict[str, Any] = Field(description="The rule as sent (BIGHUB's keys), without `days`.")
+    tools: list[str] = Field(description="The enabled tools registered in the domain: what the rule applies to.")
+    draft_policy: dict[str, str] = Field(description="The Cedar policy the rule was replayed as ({name, cedar}).")
+    days: int
+    since: str
+    until: str
+    total: int = Field(description="Recorded decisions replayed.")
+    changed: int = Field(description="Of them, how many the rule decides otherwise.")
+    would_change: bool
+    redacted: int = Field(description="Decisions replayed with redacted arguments.")
+    matched: int = Field(description="Replayed decisions the rule's policy matched.")
+    transitions: list[dict[str, Any]] = Field(
+        description="{from, to, count}: recorded outcome, outcome with the rule, how many; most first.")
+    by_tool: list[ToolChanges] = Field(description="Per tool replayed, its changes counted from `groups`.")
+    groups_complete: bool = Field(description="False when `groups` was cut at 50 and `by_tool` undercounts.")
+    groups: list[dict[str, Any]] = Field(description="{tool, actor, from, to, count}, most first, at most 50.")
+    examples: list[dict[str, Any]] = Field(description="Changed decisions, at most 20, with their run.")
+    example_failures: list[str] = Field(description="Policy examples the rule would break.")
+    unsupported_fields: list[UnsupportedField] = Field(
+        description="Fields of the rule the dashboard cannot map, each with why: they were not replayed.")

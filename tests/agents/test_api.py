@@ -410,7 +410,8 @@ def test_openapi_document_lists_every_endpoint(client):
         ("/bighub/actions/evaluate", "post"), ("/bighub/actions/evaluate/batch", "post"),
         ("/bighub/actions/memory/ingest", "post"), ("/bighub/approvals", "get"),
         ("/bighub/approvals/{request_id}", "get"), ("/bighub/approvals/{request_id}/resolve", "post"),
-        ("/bighub/outcomes/report", "post")]
+        ("/bighub/outcomes/report", "post"), ("/bighub/rules/dry-run", "post"), ("/bighub/rules/validate", "post"),
+        ("/bighub/rules/validate/dry-run", "post")]
     assert document["components"]["securitySchemes"] == {
         "AgentKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
 
