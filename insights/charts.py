@@ -14,6 +14,7 @@ PLOT_HEIGHT = 120
 TOP = 8
 BOTTOM = 18  # room for the axis labels under a column chart
 ROW = 26  # one horizontal bar with its label above it
+TICK_WIDTH = 36  # room an axis label ("28 Oct") takes
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def stacked_columns(columns: list[tuple[str, str, list[tuple[str, int, str]]]], 
             y -= height
             marks.append(Mark(x=round(x, 2), y=round(y, 2), width=round(step - gap, 2), height=round(height, 2),
                               css=f"series-{series}", title=f"{prefix}: {value} {series.replace('_', ' ')}", url=url))
-        if i % every == 0:
+        if i % every == 0 and x + TICK_WIDTH <= WIDTH:  # a label that would run off the right is left out
             marks.append(Mark(x=0, y=0, width=0, height=0, css="tick", title="", url="", label=tick,
                               label_x=round(x, 2), label_y=TOP + PLOT_HEIGHT + 13))
     return Chart(height=TOP + PLOT_HEIGHT + BOTTOM, marks=marks, summary=summary)

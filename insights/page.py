@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from audit.models import AuditDecision
+
 from . import charts, links
 from .figures import Figures
 
@@ -33,6 +35,12 @@ def charts_for(figures: Figures) -> dict[str, charts.Chart]:
              for reason, n in figures.denial_reasons],
             "Top denial reasons", css="series-denied"),
     }
+
+
+def legend(figures: Figures) -> list[tuple[str, str]]:
+    """The outcomes shown, each with its name as the audit page writes it ("Requires approval")."""
+    names = dict(AuditDecision.choices)
+    return [(outcome, names.get(outcome, outcome)) for outcome in figures.outcomes]
 
 
 def rate_links(figures: Figures) -> dict[str, str]:

@@ -31,6 +31,7 @@ def insights_index(request: HttpRequest) -> HttpResponse:
     rollup.catch_up(most=rollup.ON_READ)
     found = figures.compute(form.criteria())
     context = {"form": form, "figures": found, "charts": page.charts_for(found), "links": page.rate_links(found),
+               "legend": page.legend(found),
                "filters_query": form.query_string(), "behind": rollup.behind()}
     return TemplateResponse(request, "insights/index.html", context)
 
