@@ -153,3 +153,18 @@ def test_query_count_does_not_grow_with_the_history(reviewer_page, tools):
     # release; the day counts, the hourly sums, the resolutions (PostgreSQL: per reviewer, then the overall
     # percentiles), the denial reasons, how far behind, nav count.
     reviewer_page("/insights/", queries=15 if connection.vendor == "postgresql" else 14)
+
+
+def test_page_says_when_records_wait_to_be_counted(reviewer_client, monkeypatch):
+    chain.seal()  # creating the reviewer wrote configuration records: counted first, so only ours wait
+    rollup.catch_up(most=None)
+    monkeypatch.setattr(rollup, "ON_READ", 2)  # a page counts at most this many new records itself
+    chain.append([build_record(kind="decision", decision="blocked", status="blocked", tool="t",
+                               occurred_at=timezone.now(), details={}) for _ in range(5)])
+    chain.seal()
+    html = reviewer_client.get("/insights/").content.decode()
+    assert "Still counting: 3 recent audit records are not in these figures yet." in html
+    assert "Decisions per day by outcome, 2 in all" in html
+    rollup.catch_up(most=None)  # what beat does
+    html = reviewer_client.get("/insights/").content.decode()
+    assert "Still counting" not in html and "Decisions per day by outcome, 5 in all" in html
