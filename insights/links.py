@@ -5,7 +5,8 @@ Each measure of insights/rollup.py maps to filters that list exactly its records
 `kind=decision`: executions are only ever allowed or errors); requests are `decision=requires_approval`.
 Two links can only come near: escalations are found by the word "escalated" among approval records, and
 a denial reason by its words (the audit page has no status or exact-reason filter); reviewer and
-resolution links also list that reviewer's votes and grants.
+resolution links also list that reviewer's votes and grants; an hour-of-day bar lists every record of
+the range (the audit page filters by a time range, not by an hour of each day).
 """
 
 from __future__ import annotations

@@ -29,13 +29,15 @@ from audit.models import AuditChainHead, AuditKind, AuditRecord
 from .models import HOURS, DayCount, Measure, Resolution, Watermark
 
 BATCH = 10_000
-ON_READ = 5_000  # what a page folds itself at most (~50 ms); beat folds the rest (insights/tasks.py)
+# What a page folds itself at most: 1,000 records cost ~20 ms at 1M records on PostgreSQL (docs/benchmarks.md),
+# beat folds the rest every 10 s (insights/tasks.py), so a page stays within its 200 ms.
+ON_READ = 1_000
 RESOLVED = ("approved", "denied", "expired")
 _COLUMNS = ("seq", "id", "occurred_at", "kind", "decision", "status", "tool", "actor", "domain", "reviewer",
             "approval_id")
 
 
-def catch_up(*, most: int | None = 50_000, wait: bool = False) -> int:
+def catch_up(*, most: int | None = ON_READ, wait: bool = False) -> int:
     """Fold up to `most` (None: all) newly sealed audit records into the rollups; returns how many were read.
 
     With `wait` False, returns 0 at once when another process is folding."""
