@@ -1,7 +1,9 @@
 """A small known history for the insights tests: decisions, approval requests and their resolutions.
 
 Two days in November 2026 (the 2nd and 3rd) and one record on the 20th, outside the range the tests ask
-for. Six approval requests (five refunds, one coupon): reviewer decisions after 60, 120, 240 s (rita) and
+for. No two records share a time: the audit page's time filter bounds ids by the first record at or after
+`since`, and between records of the same instant it may pick either (audit/search.py, `_time_range`).
+Six approval requests (five refunds, one coupon): reviewer decisions after 60, 120, 240 s (rita) and
 300, 600 s (rob), one expiry, one escalation, two denials "duplicate charge" and one "amount too high".
 """
 
@@ -73,7 +75,7 @@ def build(user) -> dict[str, list[int]]:
         ],
         "not_counted": [  # a quorum's vote and a run's status: no figure counts them
             dict(_resolution("approved", a[1], requested[1] + timedelta(seconds=30), reviewer="rob"), status="vote"),
-            dict(kind="run_status", status="running", occurred_at=at(NOV_3, 9), details={}),
+            dict(kind="run_status", status="running", occurred_at=at(NOV_3, 9, 5), details={}),
         ],
         "escalation": [dict(kind="approval", status="escalated", tool="issue_coupon", actor="billing-bot",
                             domain="payments", approval_id=a[5].pk, occurred_at=requested[5] + timedelta(seconds=300),
