@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "notifications",
     "audit",
     "agents",
+    "insights",
     "web",
 ]
 
@@ -462,4 +463,6 @@ CELERY_BEAT_SCHEDULE = {
     "recover-stalled-runs": {
         "task": "runs.recover_stalled_runs", "schedule": float(GOVERNANCE_RUN_RECOVERY_INTERVAL_SECONDS),
     },
+    # The insights rollups (insights/rollup.py): the page folds what is new too, a bounded amount.
+    "catch-up-insights": {"task": "insights.catch_up", "schedule": 10.0},
 }

@@ -14,6 +14,7 @@ urlpatterns = [
     path("approvals/", include("approvals.urls")),
     path("audit/", include("audit.urls")),
     path("governance/", include("governance.urls")),
+    path("insights/", include("insights.urls")),
     path("bighub/", agents_api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
