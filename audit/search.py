@@ -50,15 +50,17 @@ def _time_range(queryset: QuerySet, since, until) -> QuerySet:
     `until` from above. With the bounds, "tool + a week two months ago" walks that week's ids only;
     without them both databases walked the tool's records from the newest back, testing each
     (0.4-1 s at 1M records). The time conditions stay too, so a record stamped out of order (a
-    clock stepped back) can be missed by the bounds but never shown out of range.
+    clock stepped back) can be missed by the bounds but never shown out of range. Records sharing the
+    boundary's time are told apart by id (the lowest at `since`, the highest before `until`), or the
+    bound could fall on any of them and leave the others out.
     """
     if since:
         queryset = queryset.filter(occurred_at__gte=since)
-        first = AuditRecord.objects.filter(occurred_at__gte=since).order_by("occurred_at").values("id")[:1]
+        first = AuditRecord.objects.filter(occurred_at__gte=since).order_by("occurred_at", "id").values("id")[:1]
         queryset = queryset.filter(id__gte=first)
     if until:
         queryset = queryset.filter(occurred_at__lt=until)
-        last = AuditRecord.objects.filter(occurred_at__lt=until).order_by("-occurred_at").values("id")[:1]
+        last = AuditRecord.objects.filter(occurred_at__lt=until).order_by("-occurred_at", "-id").values("id")[:1]
         queryset = queryset.filter(id__lte=last)
     return queryset
 

@@ -212,3 +212,14 @@ def test_run_page_shows_its_own_trail(records, client):
     trail = html[html.index('id="audit-trail"'):]
     assert "forbidden by gdpr-policy" in trail and "upstream timeout" in trail
     assert "amount above 100" not in trail  # run B's records
+
+
+def test_records_sharing_the_boundary_time_are_all_in_range(db):
+    """Records stamped with the same instant at either end of the range are all listed: the id bounds the
+    range implies are the lowest id at `since` and the highest before `until`."""
+    rows = [dict(kind="decision", decision="blocked", status="blocked", tool=f"tool_{n}", occurred_at=at,
+                 details={}) for n, at in enumerate([_at(2), _at(3), _at(3), _at(3), _at(4), _at(4), _at(5)])]
+    chain.append([build_record(**row) for row in rows])
+    chain.seal()
+    listed = {tool for tool, _ in _tools({"since": _at(3), "until": _at(5)})}
+    assert listed == {"tool_1", "tool_2", "tool_3", "tool_4", "tool_5"}
