@@ -16,12 +16,15 @@ outcome pair and by (tool, actor), keeps a few examples, how many calls each pol
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from governance.decisions import ActionRequest, Decision, DecisionBackendError
@@ -33,8 +36,9 @@ CHUNK = 2000
 MAX_GROUPS = 50
 MAX_EXAMPLES = 20
 # What deciding a call needs; the few examples' times and ids are read afterwards (converting every row's
-# time and run id would cost a replay a fifth of its time).
-_COLUMNS = ("id", "tool", "actor", "domain", "value", "target", "arguments", "redacted", "outcome")
+# time and run id would cost a replay a fifth of its time). The arguments come as JSON text, decoded only
+# for a tool some policy reads the arguments of.
+_COLUMNS = ("id", "tool", "actor", "domain", "value", "target", "arguments_text", "redacted", "outcome")
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,8 @@ def replay(policy_set: dict, *, days: int = 30,
     cancelled = False
     last_id = 0
     while True:
-        rows = list(window.filter(id__gt=last_id).order_by("id").values_list(*_COLUMNS)[:CHUNK])
+        rows = list(window.filter(id__gt=last_id).order_by("id")
+                    .annotate(arguments_text=Cast("arguments", TextField())).values_list(*_COLUMNS)[:CHUNK])
         if not rows:
             break
         for row in rows:
@@ -119,7 +124,7 @@ class _Tally:
         self.changes: Counter[tuple[str, str, str, str]] = Counter()  # (tool, actor, from, to)
         self.matched: Counter[tuple[str, tuple[str, ...]]] = Counter()  # (tool, matched ids)
         self.examples: list[dict] = []
-        self._tools: dict[str, tuple[Decision | None, str]] = {}
+        self._tools: dict[str, tuple[Decision | None, str, bool]] = {}
 
     def add(self, engine: Any, row: tuple) -> None:
         pk, tool, actor, domain, value, target, arguments, redacted, outcome = row
@@ -127,12 +132,15 @@ class _Tally:
         self.tools_seen[tool] += 1
         if redacted:
             self.redacted += 1
-        refused, mode = self._tool(tool)
+        refused, mode, reads_arguments = self._tool(engine, tool)
         request = None
         if refused is not None:
             now = refused.outcome
         else:
-            request = ActionRequest(tool=tool, action=tool, arguments=arguments if isinstance(arguments, dict) else {},
+            if reads_arguments:
+                arguments = json.loads(arguments) if arguments else {}
+            request = ActionRequest(tool=tool, action=tool,
+                                    arguments=arguments if reads_arguments and isinstance(arguments, dict) else {},
                                     actor=actor, domain=domain, value=value, target=target, decision_mode=mode)
             try:
                 now, matched = engine.outcome(request)
@@ -145,16 +153,18 @@ class _Tally:
         self.changes[(tool, actor, outcome, now)] += 1
         if len(self.examples) < MAX_EXAMPLES:
             reason = refused.reason if refused is not None else policy_examples.evaluate(engine, request).reason
+            # (a reason never quotes the arguments: a request left without them explains the same)
             self.examples.append({"id": pk, "tool": tool, "actor": actor, "from": outcome, "to": now,
                                   "reason": reason})
 
-    def _tool(self, name: str) -> tuple[Decision | None, str]:
-        """The block of a tool the set lacks or disabled, else None; and the tool's decision mode."""
+    def _tool(self, engine: Any, name: str) -> tuple[Decision | None, str, bool]:
+        """The block of a tool the set lacks or disabled, else None; the tool's decision mode; whether a policy
+        reads its calls' arguments."""
         known = self._tools.get(name)
         if known is None:
             refused = policy_examples.refusal(name, self.policy_set)
             mode = "submit" if refused is not None else self.tools[name].get("decision_mode") or "submit"
-            known = self._tools[name] = (refused, mode)
+            known = self._tools[name] = (refused, mode, engine.reads_arguments(name))
         return known
 
     def located_examples(self) -> list[dict]:

@@ -300,6 +300,12 @@ class EmbeddedPolicyEngine:
         verdict = self._verdict(action, to_cents(action.value))
         return self._resolved(verdict, action)[0], verdict.matched_ids
 
+    def reads_arguments(self, action_name: str) -> bool:
+        """Whether a statement that can match `action_name` reads `context.arguments` (else a call's
+        arguments cannot change its outcome, and a caller may leave them out)."""
+        bucket = self._buckets.get(action_name, self._fallback)
+        return bucket is not None and bucket.reads_attr("arguments")
+
     def _verdict(self, action: ActionRequest, cents: int | None) -> _Verdict:
         bucket = self._buckets.get(action.action_name, self._fallback)
         if bucket is None:
