@@ -221,10 +221,12 @@ def main() -> None:
                                         f"Python {platform.python_version()}",
               "date": datetime.now(UTC).strftime("%Y-%m-%d"), "load": load(args.rows, policy_set)}
     print(json.dumps(report["load"]), flush=True)
+    report["load_average_before"] = round(os.getloadavg()[0], 2)
     report["active"] = timed(policy_set, args.repeat)
     print("active", json.dumps(report["active"]), flush=True)
     report["stricter"] = timed(stricter(policy_set), args.repeat)
     print("stricter", json.dumps(report["stricter"]), flush=True)
+    report["load_average_after"] = round(os.getloadavg()[0], 2)
     if args.profile:
         print(profile(stricter(policy_set)))
     print(json.dumps(report, indent=2, default=str))
