@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import TextField
+from django.db.models import Count, Min, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -91,11 +91,13 @@ def replay(policy_set: dict, *, days: int = 30,
     until = timezone.now()
     since = until - timedelta(days=days)
     window = DecisionInput.objects.filter(occurred_at__gte=since, occurred_at__lte=until)
-    total_in_window = window.count()
+    # How many, and where they start: older rows (lower ids) are skipped by the keyset, not filtered one by one.
+    bounds = window.aggregate(n=Count("id"), first=Min("id"))
+    total_in_window = bounds["n"]
     engine = policy_examples.engine_for(policy_set)
     tally = _Tally(policy_set, engine.policy_names)
     cancelled = False
-    last_id = 0
+    last_id = (bounds["first"] or 1) - 1
     while True:
         rows = list(window.filter(id__gt=last_id).order_by("id")
                     .annotate(arguments_text=Cast("arguments", TextField())).values_list(*_COLUMNS)[:CHUNK])
