@@ -52,7 +52,9 @@ class ReplayResult:
     redacted: int  # replayed with redacted arguments
     transitions: list[tuple[str, str, int]]  # (recorded outcome, draft outcome, count) of changes, most first
     groups: list[dict]  # {"tool","actor","from","to","count"} of changes, most first, at most 50
-    examples: list[dict]  # {"run_id","call_id","tool","actor","from","to","occurred_at","reason"}, at most 20
+    # {"run_id","call_id","tool","actor","from","to","occurred_at","reason"}, at most 20: one of each group
+    # first (oldest first), then more of the groups
+    examples: list[dict]
     policy_matches: dict[str, int]  # policy name -> replayed decisions it matched under the draft
     tools_seen: dict[str, int]  # tool -> decisions replayed
     example_failures: list[str]  # str(Failure) of policy examples the draft breaks
@@ -113,6 +115,10 @@ def replay(policy_set: dict, *, days: int = 30,
                         failures=[str(f) for f in policy_examples.failures(policy_set=policy_set)])
 
 
+def _group_of(example: dict) -> tuple[str, str, str, str]:
+    return example["tool"], example["actor"], example["from"], example["to"]
+
+
 class _Tally:
     """The counts of one replay, added to call by call."""
 
@@ -126,6 +132,7 @@ class _Tally:
         self.changes: Counter[tuple[str, str, str, str]] = Counter()  # (tool, actor, from, to)
         self.matched: Counter[tuple[str, tuple[str, ...]]] = Counter()  # (tool, matched ids)
         self.examples: list[dict] = []
+        self._shown: Counter[tuple[str, str, str, str]] = Counter()  # examples kept, by group
         self._tools: dict[str, tuple[Decision | None, str, bool]] = {}
 
     def add(self, engine: Any, row: tuple) -> None:
@@ -152,12 +159,32 @@ class _Tally:
                 self.matched[(tool, matched)] += 1
         if now == outcome:
             return
-        self.changes[(tool, actor, outcome, now)] += 1
-        if len(self.examples) < MAX_EXAMPLES:
+        group = (tool, actor, outcome, now)
+        self.changes[group] += 1
+        slot = self._example_slot(group)
+        if slot is not None:
+            # A reason never quotes the arguments: a request left without them explains the same.
             reason = refused.reason if refused is not None else policy_examples.evaluate(engine, request).reason
-            # (a reason never quotes the arguments: a request left without them explains the same)
-            self.examples.append({"id": pk, "tool": tool, "actor": actor, "from": outcome, "to": now,
-                                  "reason": reason})
+            if slot < len(self.examples):
+                self._shown[_group_of(self.examples[slot])] -= 1
+            self._shown[group] += 1
+            example = {"id": pk, "tool": tool, "actor": actor, "from": outcome, "to": now, "reason": reason}
+            self.examples[slot:slot + 1] = [example]
+
+    def _example_slot(self, group: tuple[str, str, str, str]) -> int | None:
+        """Where a new example of `group` goes: appended while there is room; once full, in place of the
+        latest example of the group with the most, if `group` has none yet (every group gets one before
+        any gets more); else None."""
+        if len(self.examples) < MAX_EXAMPLES:
+            return len(self.examples)
+        shown = self._shown
+        if shown[group]:
+            return None
+        most = max(shown, key=lambda g: shown[g])
+        if shown[most] == 1:
+            return None
+        return max((i for i, e in enumerate(self.examples) if _group_of(e) == most),
+                   key=lambda i: self.examples[i]["id"])
 
     def _tool(self, engine: Any, name: str) -> tuple[Decision | None, str, bool]:
         """The block of a tool the set lacks or disabled, else None; the tool's decision mode; whether a policy
@@ -174,7 +201,7 @@ class _Tally:
         where = {pk: rest for pk, *rest in DecisionInput.objects.filter(pk__in=[e["id"] for e in self.examples])
                  .values_list("pk", "run_id", "call_id", "occurred_at")}
         located = []
-        for example in self.examples:
+        for example in sorted(self.examples, key=lambda e: e["id"]):
             if example["id"] not in where:  # deleted since it was replayed
                 continue
             run_id, call_id, occurred_at = where[example["id"]]
