@@ -16,15 +16,18 @@ outcome pair and by (tool, actor), keeps a few examples, how many calls each pol
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import Count, Min, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
-from governance.decisions import ActionRequest
+from governance.decisions import ActionRequest, Decision, DecisionBackendError
 
 from . import policy_examples
 from .models import DecisionInput
@@ -32,8 +35,10 @@ from .models import DecisionInput
 CHUNK = 2000
 MAX_GROUPS = 50
 MAX_EXAMPLES = 20
-_COLUMNS = ("id", "occurred_at", "tool", "actor", "domain", "value", "target", "arguments", "redacted", "outcome",
-            "run_id", "call_id")
+# What deciding a call needs; the few examples' times and ids are read afterwards (converting every row's
+# time and run id would cost a replay a fifth of its time). The arguments come as JSON text, decoded only
+# for a tool some policy reads the arguments of.
+_COLUMNS = ("id", "tool", "actor", "domain", "value", "target", "arguments_text", "redacted", "outcome")
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,9 @@ class ReplayResult:
     redacted: int  # replayed with redacted arguments
     transitions: list[tuple[str, str, int]]  # (recorded outcome, draft outcome, count) of changes, most first
     groups: list[dict]  # {"tool","actor","from","to","count"} of changes, most first, at most 50
-    examples: list[dict]  # {"run_id","call_id","tool","actor","from","to","occurred_at","reason"}, at most 20
+    # {"run_id","call_id","tool","actor","from","to","occurred_at","reason"}, at most 20: one of each group
+    # first (oldest first), then more of the groups
+    examples: list[dict]
     policy_matches: dict[str, int]  # policy name -> replayed decisions it matched under the draft
     tools_seen: dict[str, int]  # tool -> decisions replayed
     example_failures: list[str]  # str(Failure) of policy examples the draft breaks
@@ -86,13 +93,16 @@ def replay(policy_set: dict, *, days: int = 30,
     until = timezone.now()
     since = until - timedelta(days=days)
     window = DecisionInput.objects.filter(occurred_at__gte=since, occurred_at__lte=until)
-    total_in_window = window.count()
+    # How many, and where they start: older rows (lower ids) are skipped by the keyset, not filtered one by one.
+    bounds = window.aggregate(n=Count("id"), first=Min("id"))
+    total_in_window = bounds["n"]
     engine = policy_examples.engine_for(policy_set)
     tally = _Tally(policy_set, engine.policy_names)
     cancelled = False
-    last_id = 0
+    last_id = (bounds["first"] or 1) - 1
     while True:
-        rows = list(window.filter(id__gt=last_id).order_by("id").values_list(*_COLUMNS)[:CHUNK])
+        rows = list(window.filter(id__gt=last_id).order_by("id")
+                    .annotate(arguments_text=Cast("arguments", TextField())).values_list(*_COLUMNS)[:CHUNK])
         if not rows:
             break
         for row in rows:
@@ -103,6 +113,10 @@ def replay(policy_set: dict, *, days: int = 30,
             break
     return tally.result(since=since, until=until, cancelled=cancelled,
                         failures=[str(f) for f in policy_examples.failures(policy_set=policy_set)])
+
+
+def _group_of(example: dict) -> tuple[str, str, str, str]:
+    return example["tool"], example["actor"], example["from"], example["to"]
 
 
 class _Tally:
@@ -118,32 +132,83 @@ class _Tally:
         self.changes: Counter[tuple[str, str, str, str]] = Counter()  # (tool, actor, from, to)
         self.matched: Counter[tuple[str, tuple[str, ...]]] = Counter()  # (tool, matched ids)
         self.examples: list[dict] = []
+        self._shown: Counter[tuple[str, str, str, str]] = Counter()  # examples kept, by group
+        self._tools: dict[str, tuple[Decision | None, str, bool]] = {}
 
     def add(self, engine: Any, row: tuple) -> None:
-        _id, occurred_at, tool, actor, domain, value, target, arguments, redacted, outcome, run_id, call_id = row
+        pk, tool, actor, domain, value, target, arguments, redacted, outcome = row
         self.total += 1
         self.tools_seen[tool] += 1
         if redacted:
             self.redacted += 1
-        decision = policy_examples.refusal(tool, self.policy_set)
-        if decision is None:
-            decision = policy_examples.evaluate(engine, ActionRequest(
-                tool=tool, action=tool, arguments=arguments if isinstance(arguments, dict) else {}, actor=actor,
-                domain=domain, value=value, target=target,
-                decision_mode=self.tools[tool].get("decision_mode") or "submit",
-            ))
-            matched = decision.raw.get("matched")
+        refused, mode, reads_arguments = self._tool(engine, tool)
+        request = None
+        if refused is not None:
+            now = refused.outcome
+        else:
+            if reads_arguments:
+                arguments = json.loads(arguments) if arguments else {}
+            request = ActionRequest(tool=tool, action=tool,
+                                    arguments=arguments if reads_arguments and isinstance(arguments, dict) else {},
+                                    actor=actor, domain=domain, value=value, target=target, decision_mode=mode)
+            try:
+                now, matched = engine.outcome(request)
+            except (ValueError, DecisionBackendError):  # blocked, as a run blocks it (the reason says why)
+                now, matched = policy_examples.evaluate(engine, request).outcome, ()
             if matched:
-                self.matched[(tool, tuple(matched))] += 1
-        if decision.outcome == outcome:
+                self.matched[(tool, matched)] += 1
+        if now == outcome:
             return
-        self.changes[(tool, actor, outcome, decision.outcome)] += 1
+        group = (tool, actor, outcome, now)
+        self.changes[group] += 1
+        slot = self._example_slot(group)
+        if slot is not None:
+            # A reason never quotes the arguments: a request left without them explains the same.
+            reason = refused.reason if refused is not None else policy_examples.evaluate(engine, request).reason
+            if slot < len(self.examples):
+                self._shown[_group_of(self.examples[slot])] -= 1
+            self._shown[group] += 1
+            example = {"id": pk, "tool": tool, "actor": actor, "from": outcome, "to": now, "reason": reason}
+            self.examples[slot:slot + 1] = [example]
+
+    def _example_slot(self, group: tuple[str, str, str, str]) -> int | None:
+        """Where a new example of `group` goes: appended while there is room; once full, in place of the
+        latest example of the group with the most, if `group` has none yet (every group gets one before
+        any gets more); else None."""
         if len(self.examples) < MAX_EXAMPLES:
-            self.examples.append({
-                "run_id": None if run_id is None else str(run_id), "call_id": call_id, "tool": tool, "actor": actor,
-                "from": outcome, "to": decision.outcome, "occurred_at": occurred_at.isoformat(),
-                "reason": decision.reason,
-            })
+            return len(self.examples)
+        shown = self._shown
+        if shown[group]:
+            return None
+        most = max(shown, key=lambda g: shown[g])
+        if shown[most] == 1:
+            return None
+        return max((i for i, e in enumerate(self.examples) if _group_of(e) == most),
+                   key=lambda i: self.examples[i]["id"])
+
+    def _tool(self, engine: Any, name: str) -> tuple[Decision | None, str, bool]:
+        """The block of a tool the set lacks or disabled, else None; the tool's decision mode; whether a policy
+        reads its calls' arguments."""
+        known = self._tools.get(name)
+        if known is None:
+            refused = policy_examples.refusal(name, self.policy_set)
+            mode = "submit" if refused is not None else self.tools[name].get("decision_mode") or "submit"
+            known = self._tools[name] = (refused, mode, engine.reads_arguments(name))
+        return known
+
+    def located_examples(self) -> list[dict]:
+        """The examples with the run, call and time of their recorded decision (one query)."""
+        where = {pk: rest for pk, *rest in DecisionInput.objects.filter(pk__in=[e["id"] for e in self.examples])
+                 .values_list("pk", "run_id", "call_id", "occurred_at")}
+        located = []
+        for example in sorted(self.examples, key=lambda e: e["id"]):
+            if example["id"] not in where:  # deleted since it was replayed
+                continue
+            run_id, call_id, occurred_at = where[example["id"]]
+            located.append({"run_id": None if run_id is None else str(run_id), "call_id": call_id,
+                            "tool": example["tool"], "actor": example["actor"], "from": example["from"],
+                            "to": example["to"], "occurred_at": occurred_at.isoformat(), "reason": example["reason"]})
+        return located
 
     def result(self, *, since: datetime, until: datetime, cancelled: bool, failures: list[str]) -> ReplayResult:
         transitions: Counter[tuple[str, str]] = Counter()
@@ -163,7 +228,7 @@ class _Tally:
             groups=[{"tool": tool, "actor": actor, "from": a, "to": b, "count": n}
                     for (tool, actor, a, b), n in sorted(self.changes.items(), key=lambda kv: (-kv[1], kv[0]))
                     ][:MAX_GROUPS],
-            examples=self.examples,
+            examples=self.located_examples() if self.examples else [],
             policy_matches=dict(sorted(per_policy.items())),
             tools_seen=dict(sorted(self.tools_seen.items())),
             example_failures=failures,

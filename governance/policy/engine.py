@@ -291,17 +291,32 @@ class EmbeddedPolicyEngine:
         except ValueError as exc:
             return Decision(outcome="blocked", reason=f"{action.tool} is blocked: {exc}",
                             request_id=new_request_id(), backend=self.name, raw={"invalid_value": repr(action.value)})
+        return self._decision(self._verdict(action, cents), action)
+
+    def outcome(self, action: ActionRequest) -> tuple[str, tuple[str, ...]]:
+        """The outcome `evaluate` gives `action`, and the ids of the statements Cedar matched, without making
+        its reason and request id (a replay decides many thousands of calls and reads only these). Raises
+        `ValueError` for a value that is not a number (`evaluate` blocks it) and `DecisionBackendError`."""
+        verdict = self._verdict(action, to_cents(action.value))
+        return self._resolved(verdict, action)[0], verdict.matched_ids
+
+    def reads_arguments(self, action_name: str) -> bool:
+        """Whether a statement that can match `action_name` reads `context.arguments` (else a call's
+        arguments cannot change its outcome, and a caller may leave them out)."""
+        bucket = self._buckets.get(action_name, self._fallback)
+        return bucket is not None and bucket.reads_attr("arguments")
+
+    def _verdict(self, action: ActionRequest, cents: int | None) -> _Verdict:
         bucket = self._buckets.get(action.action_name, self._fallback)
         if bucket is None:
-            verdict = _NOTHING_MATCHES
-        else:
-            key = self._key(bucket, action, cents)
-            verdict = self._memo.get(key) if key is not None else None
-            if verdict is None:
-                verdict = self._authorize(bucket, action, cents)
-                if key is not None:
-                    self._remember(key, verdict)
-        return self._decision(verdict, action)
+            return _NOTHING_MATCHES
+        key = self._key(bucket, action, cents)
+        verdict = self._memo.get(key) if key is not None else None
+        if verdict is None:
+            verdict = self._authorize(bucket, action, cents)
+            if key is not None:
+                self._remember(key, verdict)
+        return verdict
 
     def resolve_approval(self, decision: Decision, *, resolution: Resolution, comment: str = "") -> dict[str, Any]:
         """Nothing to tell anyone: the dashboard records the resolution itself."""
@@ -400,7 +415,8 @@ class EmbeddedPolicyEngine:
             return _Verdict("allowed", tuple((e, None) for e in matched), cedar, matched_ids, errors)
         return _Verdict(None, tuple(failed_approvals), cedar, (), errors)
 
-    def _decision(self, verdict: _Verdict, action: ActionRequest) -> Decision:
+    def _resolved(self, verdict: _Verdict, action: ActionRequest) -> tuple[str, tuple[tuple[_Entry, str | None], ...]]:
+        """The verdict's outcome for this call, and the statements that determined it."""
         outcome = verdict.outcome
         determining = verdict.determining
         if outcome is None:  # nothing matched: the domain default, resolved per call (the memo key may omit it)
@@ -409,6 +425,10 @@ class EmbeddedPolicyEngine:
                 outcome = "requires_approval"  # an approval permit failed to evaluate: ask, do not allow
             else:
                 determining = ()
+        return outcome, determining
+
+    def _decision(self, verdict: _Verdict, action: ActionRequest) -> Decision:
+        outcome, determining = self._resolved(verdict, action)
         if determining:
             parts: list[str] = []
             ids: list[str] = []

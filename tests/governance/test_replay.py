@@ -136,3 +136,15 @@ def test_a_result_survives_json(week):
     result = replay(versions.draft(saving=edited_tool("refund_payment", approve_above=Decimal("60"))))
 
     assert ReplayResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
+def test_examples_show_every_group_before_more_of_one(demo_tools_registered):
+    refunds = [refund(50 + i, "allowed") for i in range(25)]
+    lookup = recorded("lookup_order", "allowed", arguments={"order_id": "ord_1"})
+    draft = versions.draft(saving=edited_tool("refund_payment", approve_above=Decimal("10")))
+    draft["tools"]["lookup_order"]["enabled"] = False
+
+    result = replay(draft)
+
+    assert result.changed == 26
+    assert [e["call_id"] for e in result.examples] == [r.call_id for r in refunds[:19]] + [lookup.call_id]
