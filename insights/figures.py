@@ -20,7 +20,7 @@ from django.db.models import Aggregate, Count, FloatField, Q, Sum
 from . import links
 from .models import HOURS, DayCount, Measure, Resolution
 
-OUTCOMES = ("allowed", "requires_approval", "blocked", "denied", "expired", "error")
+OUTCOMES = ("allowed", "requires_approval", "blocked", "error")  # the policies' decisions (insights/rollup.py)
 TOP_REASONS = 5
 NO_REASON = "(no comment given)"
 

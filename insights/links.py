@@ -1,12 +1,15 @@
 """Links from each figure to the audit records behind it, in the audit page's own filters (audit/forms.py).
 
-Each measure of insights/rollup.py maps to filters that list exactly its records: a decision outcome is
-`decision=<outcome>` (the approval records that share `denied` and `expired` are left out with
-`kind=decision`: executions are only ever allowed or errors); requests are `decision=requires_approval`.
-Two links can only come near: escalations are found by the word "escalated" among approval records, and
-a denial reason by its words (the audit page has no status or exact-reason filter); reviewer and
-resolution links also list that reviewer's votes and grants; an hour-of-day bar lists every record of
-the range (the audit page filters by a time range, not by an hour of each day).
+Each measure of insights/rollup.py maps to the filters that come nearest to listing its records. Exact:
+requests and a `requires_approval` bar (`decision=requires_approval`: one record per call), a `blocked` bar
+(`decision=blocked`, but for a call refused for invalid arguments, which the audit records as an error).
+Near: an `allowed` bar (`decision=allowed`) also lists the runs of calls approved by a reviewer or a grant
+(counted once, as requires approval) and leaves out the tools that failed after being allowed (recorded as
+`error`, counted as allowed): the audit page has no filter on a record's request or grant. Escalations are
+found by the word "escalated" among approval records, and a denial reason by its words (the audit page has
+no status or exact-reason filter); reviewer and resolution links also list that reviewer's votes and
+grants; an hour-of-day bar lists every record of the range (the audit page filters by a time range, not by
+an hour of each day).
 """
 
 from __future__ import annotations
@@ -17,8 +20,6 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from .forms import day_start
-
-_SHARED_WITH_APPROVALS = ("denied", "expired", "approved")
 
 
 def audit_url(criteria: dict, *, day: date | None = None, **filters: str) -> str:
@@ -35,8 +36,7 @@ def audit_url(criteria: dict, *, day: date | None = None, **filters: str) -> str
 def decisions_url(criteria: dict, outcome: str = "", *, day: date | None = None, tool: str = "") -> str:
     """The decision records with `outcome`, optionally of one day and one tool."""
     narrowed = {**criteria, "tool": tool} if tool else criteria
-    kind = "decision" if outcome in _SHARED_WITH_APPROVALS else ""
-    return audit_url(narrowed, day=day, decision=outcome, kind=kind)
+    return audit_url(narrowed, day=day, decision=outcome)
 
 
 def resolutions_url(criteria: dict, outcome: str = "", reviewer: str = "") -> str:

@@ -8,8 +8,12 @@ catch_up_insights` does the first fold of a long history.
 One process folds at a time: the watermark row is locked, and a page that finds it locked does not
 wait, it shows the figures as they stand.
 
-Which records count (each measure is what an audit filter can list again, see insights/links.py):
-- decisions: kind `decision` or `execution` with a decision, by that decision;
+Which records count (each measure as near as an audit filter can list it again, see insights/links.py):
+- decisions: one per call the policies decided (`_policy_decision`), by that decision: allowed, blocked or
+  requires_approval. The record of what followed a review or a sticky grant (the call run, denied, expired:
+  it names its `approval_id` or a `grant_id`, audit/recorders.py) is not a second decision; a tool that
+  failed after being let through counts under the decision that let it through (its record's verdict);
+- resolutions: kind `approval` with status approved, denied or expired (not votes, not grants);
 - resolutions: kind `approval` with status approved, denied or expired (not votes, not grants);
 - escalations: kind `approval` with status `escalated`.
 """
@@ -21,10 +25,10 @@ from collections import defaultdict
 from datetime import UTC
 
 from django.db import transaction
-from django.db.models import Subquery
+from django.db.models import BooleanField, ExpressionWrapper, Q, Subquery
 
 from approvals.models import ApprovalRequest
-from audit.models import AuditChainHead, AuditKind, AuditRecord
+from audit.models import AuditChainHead, AuditDecision, AuditKind, AuditRecord
 
 from .models import HOURS, DayCount, Measure, Resolution, Watermark
 
@@ -33,8 +37,11 @@ BATCH = 10_000
 # beat folds the rest every 10 s (insights/tasks.py), so a page stays within its 200 ms.
 ON_READ = 1_000
 RESOLVED = ("approved", "denied", "expired")
+POLICY_OUTCOMES = (AuditDecision.ALLOWED, AuditDecision.BLOCKED, AuditDecision.REQUIRES_APPROVAL)
 _COLUMNS = ("seq", "id", "occurred_at", "kind", "decision", "status", "tool", "actor", "domain", "reviewer",
-            "approval_id")
+            "approval_id", "grant")
+# Whether a record's details may name a sticky grant (a cheap LIKE; `_details` confirms it's the top-level key).
+_MAY_NAME_GRANT = ExpressionWrapper(Q(details__contains='"grant_id":'), output_field=BooleanField())
 
 
 def catch_up(*, most: int | None = ON_READ, wait: bool = False) -> int:
@@ -74,7 +81,7 @@ def _fold_one_batch(size: int, *, wait: bool) -> int | None:
             if mark is None:
                 return None
         rows = list(AuditRecord.objects.filter(seq__gt=mark.seq, seq__lte=mark.seq + size)
-                    .order_by().values_list(*_COLUMNS))
+                    .annotate(grant=_MAY_NAME_GRANT).order_by().values_list(*_COLUMNS))
         if not rows:
             return 0
         _fold(rows)
@@ -90,12 +97,16 @@ def _locked_watermark(wait: bool) -> Watermark | None:
 def _fold(rows: list[tuple]) -> None:
     counts: dict[tuple, list[int]] = defaultdict(lambda: [0] * 25)  # [count, h00..h23]
     resolutions = []
-    for _seq, id_, at, kind, decision, status, tool, actor, domain, reviewer, approval_id in rows:
+    details = _details([row[1] for row in rows if row[3] in (AuditKind.DECISION, AuditKind.EXECUTION)
+                        and (row[-1] or row[4] == AuditDecision.ERROR)])
+    for _seq, id_, at, kind, decision, status, tool, actor, domain, reviewer, approval_id, _grant in rows:
         at = at.astimezone(UTC)
-        if kind in (AuditKind.DECISION, AuditKind.EXECUTION) and decision:
-            cell = counts[(at.date(), tool, actor, domain, Measure.DECISION.value, decision)]
-            cell[0] += 1
-            cell[1 + at.hour] += 1
+        if kind in (AuditKind.DECISION, AuditKind.EXECUTION):
+            decided = _policy_decision(decision, approval_id, details.get(id_, {}))
+            if decided:
+                cell = counts[(at.date(), tool, actor, domain, Measure.DECISION.value, decided)]
+                cell[0] += 1
+                cell[1 + at.hour] += 1
         elif kind == AuditKind.APPROVAL and status in RESOLVED:
             counts[(at.date(), tool, actor, domain, Measure.RESOLUTION.value, status)][0] += 1
             resolutions.append(Resolution(audit_id=id_, approval_id=approval_id, occurred_at=at, day=at.date(),
@@ -107,6 +118,30 @@ def _fold(rows: list[tuple]) -> None:
     if resolutions:
         _complete(resolutions)
         Resolution.objects.bulk_create(resolutions, ignore_conflicts=True)
+
+
+def _details(ids: list[int]) -> dict[int, dict]:
+    """The parsed details of the records `ids` (the few a decision's count needs them for)."""
+    if not ids:
+        return {}
+    found = AuditRecord.objects.filter(id__in=ids).values_list("id", "details")
+    return {id_: json.loads(text or "{}") for id_, text in found}
+
+
+def _policy_decision(decision: str, approval_id: int | None, details: dict) -> str:
+    """The policies' decision a `decision` or `execution` record stands for, or "" when it is not one.
+
+    A call that requires approval counts once, by its `requires_approval` record (which already names its
+    request or grant); what follows the review or the grant is its outcome, not another decision."""
+    if decision == AuditDecision.REQUIRES_APPROVAL:
+        return decision
+    if approval_id or details.get("grant_id"):
+        return ""
+    if decision == AuditDecision.ERROR:  # the tool failed (or its arguments were refused): by its verdict
+        verdict = details.get("decision")
+        outcome = verdict.get("outcome") if isinstance(verdict, dict) else ""
+        return outcome if outcome in POLICY_OUTCOMES else decision
+    return decision if decision in POLICY_OUTCOMES else ""  # denied, expired: what followed a review
 
 
 def _add_counts(counts: dict[tuple, list[int]]) -> None:

@@ -51,7 +51,10 @@ def test_insights_show_the_figures_filter_and_link_to_the_audit(live_stack, chro
     _decide(reviewer, url, deny=False)
     _decide(reviewer, url, deny=True)
 
-    _open_until(reviewer, f"{url}/insights/", "Amount looks wrong (1)", "2 allowed", "1 denied")
+    # The approved refund has run (its record is its call's outcome, not a second decision).
+    _open_until(reviewer, f"{url}/audit/?tool=refund_payment&kind=execution", 'class="badge status-allowed"')
+    _open_until(reviewer, f"{url}/insights/", "Amount looks wrong (1)", "2 resolved</a>",
+                "Decisions per day by outcome, 4 in all: 1 allowed, 2 requires approval, 1 blocked")
     expect(reviewer.locator("#by-tool svg")).to_have_attribute("aria-label", "Approval requests by tool, 2 in all")
     expect(reviewer.locator("#reviewers tbody tr")).to_have_count(1)
     expect(reviewer.locator("#reviewers tbody")).to_contain_text("reviewer")
@@ -63,8 +66,8 @@ def test_insights_show_the_figures_filter_and_link_to_the_audit(live_stack, chro
     reviewer.wait_for_url("**/insights/?tool=refund_payment*")
     expect(reviewer.locator("#insight-scope")).to_contain_text("tool refund_payment")
     per_day = reviewer.locator("#per-day svg")
-    expect(per_day).to_have_attribute(  # the approved refund ran, the denied one did not; the lookup is gone
-        "aria-label", "Decisions per day by outcome, 4 in all: 1 allowed, 2 requires approval, 1 denied")
+    expect(per_day).to_have_attribute(  # each refund once, whatever its reviewer made of it; the lookup is gone
+        "aria-label", "Decisions per day by outcome, 2 in all: 2 requires approval")
 
     reviewer.set_viewport_size({"width": 390, "height": 844})
     widths = reviewer.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")

@@ -1,8 +1,9 @@
 """A small known history for the insights tests: decisions, approval requests and their resolutions.
 
 Two days in November 2026 (the 2nd and 3rd) and one record on the 20th, outside the range the tests ask
-for. No two records share a time: the audit page's time filter bounds ids by the first record at or after
-`since`, and between records of the same instant it may pick either (audit/search.py, `_time_range`).
+for. Ten calls decided in the range: three allowed (one tool then failed), one blocked, six requiring
+approval. No two records share a time: the audit page's time filter bounds ids by the first record at or
+after `since`, and between records of the same instant it may pick either (audit/search.py, `_time_range`).
 Six approval requests (five refunds, one coupon): reviewer decisions after 60, 120, 240 s (rita) and
 300, 600 s (rob), one expiry, one escalation, two denials "duplicate charge" and one "amount too high".
 """
@@ -25,9 +26,10 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
 
 
-def _decision(kind, decision, tool, when, *, actor="billing-bot", domain="payments", approval_id=None, call=""):
+def _decision(kind, decision, tool, when, *, actor="billing-bot", domain="payments", approval_id=None, call="",
+              details=None):
     return dict(kind=kind, decision=decision, status=decision, tool=tool, actor=actor, domain=domain,
-                approval_id=approval_id, occurred_at=when, call_id=call, reason="r", details={})
+                approval_id=approval_id, occurred_at=when, call_id=call, reason="r", details=details or {})
 
 
 def _resolution(status, approval, when, *, reviewer="", comment="", tool="refund_payment"):
@@ -58,7 +60,11 @@ def build(user) -> dict[str, list[int]]:
             for n in (2, 3, 4, 6)
         ] + [_decision("decision", "requires_approval", "issue_coupon", requested[5], approval_id=a[5].pk)],
         "nov3_other": [
-            _decision("execution", "error", "lookup_order", at(NOV_3, 9, 45), **support, domain="orders"),
+            dict(_decision("execution", "error", "lookup_order", at(NOV_3, 9, 45), **support, domain="orders",
+                           details={"decision": {"outcome": "allowed"}}), status="tool_error"),
+        ],
+        "followed_a_review": [  # what the runs did once reviewed: the calls' outcomes, not decisions again
+            _decision("execution", "allowed", "refund_payment", at(NOV_2, 10, 2), approval_id=a[1].pk),
             _decision("decision", "denied", "refund_payment", at(NOV_3, 10, 30), approval_id=a[2].pk),
             _decision("decision", "expired", "refund_payment", at(NOV_3, 12), approval_id=a[4].pk),
         ],

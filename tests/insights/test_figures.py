@@ -29,12 +29,23 @@ def _figures(**filters):
 
 def test_decisions_per_day_by_outcome(history):
     found = _figures()
-    assert found.per_day == {
+    assert found.per_day == {  # the approved refund's run, the denial and the expiry are not decisions again
         NOV_2: {"allowed": 2, "requires_approval": 1, "blocked": 1},
-        NOV_3: {"requires_approval": 5, "error": 1, "denied": 1, "expired": 1},
+        NOV_3: {"requires_approval": 5, "allowed": 1},  # the lookup that failed was allowed
     }
-    assert found.outcomes == ["allowed", "requires_approval", "blocked", "denied", "expired", "error"]
-    assert found.decisions == 12
+    assert found.outcomes == ["allowed", "requires_approval", "blocked"]
+    assert found.decisions == 10
+
+
+def test_a_call_settled_by_a_grant_counts_once(history):
+    before = _figures().per_day[NOV_3]
+    granted = {"grant_id": 7, "decision": {"outcome": "requires_approval"}}
+    chain.append([build_record(kind=kind, decision=decision, status=status, tool="issue_coupon", details=granted,
+                               occurred_at=at(NOV_3, 16, minute)) for kind, decision, status, minute in (
+        ("decision", "requires_approval", "approval_required", 0), ("execution", "allowed", "executed", 1),
+        ("execution", "error", "tool_error", 2))])
+    chain.seal()
+    assert _figures().per_day[NOV_3] == {**before, "requires_approval": before["requires_approval"] + 1}
 
 
 def test_requests_by_tool_and_the_rates(history):
@@ -55,7 +66,7 @@ def test_top_denial_reasons_count_the_same_words_once(history):
 
 def test_busiest_hours(history):
     found = _figures()
-    assert found.hours[9] == 7 and found.hours[10] == 2
+    assert found.hours[9] == 7 and found.hours[10] == 1 and found.hours[12] == 0  # not the denial, the expiry
     assert found.busiest_hours == [9, 10, 11]
 
 
@@ -66,18 +77,17 @@ def test_per_reviewer(history):
 
 def test_tool_filter_narrows_every_figure(history):
     found = _figures(tool="refund_payment")
-    assert found.per_day == {NOV_2: {"requires_approval": 1}, NOV_3: {"requires_approval": 4, "denied": 1,
-                                                                       "expired": 1}}
+    assert found.per_day == {NOV_2: {"requires_approval": 1}, NOV_3: {"requires_approval": 4}}
     assert found.requests_by_tool == [("refund_payment", 5)]
     assert (found.escalated, found.resolved) == (0, {"approved": 1, "denied": 3, "expired": 1})
     assert [(r.name, r.decided) for r in found.reviewers] == [("rita", 3), ("rob", 1)]
 
 
 def test_actor_domain_and_range_filters_narrow(history):
-    assert _figures(actor="support-bot").per_day == {NOV_2: {"allowed": 2, "blocked": 1}, NOV_3: {"error": 1}}
+    assert _figures(actor="support-bot").per_day == {NOV_2: {"allowed": 2, "blocked": 1}, NOV_3: {"allowed": 1}}
     assert _figures(domain="customers").decisions == 1
     only_nov_3 = _figures(since=NOV_3)
-    assert list(only_nov_3.per_day) == [NOV_3] and only_nov_3.decisions == 8
+    assert list(only_nov_3.per_day) == [NOV_3] and only_nov_3.decisions == 6
     assert [(r.name, r.decided) for r in only_nov_3.reviewers] == [("rita", 2), ("rob", 2)]
     assert _figures(since=date(2026, 11, 20), until=date(2026, 11, 20)).per_day == {date(2026, 11, 20): {"allowed": 1}}
 
