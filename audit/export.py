@@ -25,8 +25,9 @@ def _rows(queryset: QuerySet) -> Iterator[tuple]:
     return queryset.values_list(*COLUMNS).iterator(chunk_size=2000)
 
 
-def _cell(value) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (a leading ' is added where needed)."""
+def csv_cell(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (a leading ' is added where needed); the insights
+    CSV (insights/figures.py) writes its cells through it too."""
     text = field_text(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
@@ -45,7 +46,7 @@ def csv_lines(queryset: QuerySet) -> Iterator[str]:
 
     yield line(COLUMNS)
     for row in _rows(queryset):
-        yield line([_cell(v) for v in row])
+        yield line([csv_cell(v) for v in row])
 
 
 def jsonl_lines(queryset: QuerySet) -> Iterator[str]:

@@ -17,6 +17,8 @@ from datetime import date, timedelta
 from django.db import connection
 from django.db.models import Aggregate, Count, FloatField, Q, Sum
 
+from audit.export import csv_cell
+
 from . import links
 from .models import HOURS, DayCount, Measure, Resolution
 
@@ -185,7 +187,10 @@ def percentile(ordered: list[float], q: float) -> float | None:
 
 
 def csv_rows(figures: Figures) -> list[list]:
-    """The same figures as rows of (section, key, sub-key, value): one CSV for every chart."""
+    """The same figures as rows of (section, key, sub-key, value): one CSV for every chart.
+
+    Every cell is written as the audit export writes it (`csv_cell`): a tool name, reviewer or denial comment
+    starting with = + - @ gets a leading ' so that a spreadsheet shows it rather than running it."""
     rows: list[list] = [["section", "key", "detail", "value"]]
     for day in figures.days:
         for outcome in figures.outcomes:
@@ -208,7 +213,7 @@ def csv_rows(figures: Figures) -> list[list]:
                  ["reviewer", reviewer.name, "approved", reviewer.approved],
                  ["reviewer", reviewer.name, "denied", reviewer.denied],
                  ["reviewer", reviewer.name, "median_seconds", _number(reviewer.median_seconds)]]
-    return rows
+    return [[csv_cell(value) for value in row] for row in rows]
 
 
 def _number(value: float | None, digits: int = 1) -> str:

