@@ -213,3 +213,32 @@ def test_saving_a_policy_shows_its_findings_as_warnings_linked_to_the_replay(adm
     assert warnings == [f'{finding} <a href="{reverse("governance:replay", args=[job.pk])}">See the replay</a> '
                         "(the last 30 days)."]
     assert f'<li class="warning">{capfirst(warnings[0])}</li>' in response.content.decode()  # a link, not escaped
+
+
+def replayer(username: str, *codenames: str):
+    user = make_user(username, staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def test_who_may_change_the_policy_set_but_not_read_the_audit_history_may_not_see_a_replay(client, recorded):
+    job = replay_jobs.start(draft=versions.snapshot(), label="the active set", by=None)
+    url = reverse("governance:replay", args=[job.pk])
+    client.force_login(replayer("dora", "add_domaindefault"))
+    assert client.get(url).status_code == 403  # it shows every actor's calls and reasons
+    client.force_login(replayer("audrey", "add_domaindefault", "view_auditrecord"))
+    assert client.get(url).status_code == 200
+
+
+def test_a_replay_is_cancelled_by_whoever_started_it_not_by_another_replayer(client, recorded):
+    pat = replayer("pat", "change_policy", "view_auditrecord")
+    job = replay_jobs.start(draft=versions.snapshot(), label="the active set", by=pat)
+    cancel_url = reverse("governance:replay_cancel", args=[job.pk])
+    client.force_login(replayer("quinn", "change_policy", "view_auditrecord"))
+    assert 'id="replay-cancel"' not in client.get(reverse("governance:replay", args=[job.pk])).content.decode()
+    assert client.post(cancel_url).status_code == 403
+    assert ReplayJob.objects.get(pk=job.pk).cancel_requested is False
+    client.force_login(pat)
+    assert client.post(cancel_url).status_code == 302
+    assert ReplayJob.objects.get(pk=job.pk).status == "cancelled"
+
