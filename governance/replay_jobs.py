@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
@@ -100,15 +101,21 @@ def progress_callback(job_id: int, *, interval: float = PROGRESS_INTERVAL) -> Ca
 def run(*, job_id: int) -> ReplayJob | None:
     """Run the queued job `job_id`: replay its draft, then save the result and the findings (done), what it
     counted before a cancel (cancelled), or the error (failed: logged too, never lost). Returns the job, or
-    None when it is gone or not queued any more (cancelled before it ran, or claimed by another delivery)."""
+    None when it is gone or not queued any more (cancelled before it ran, or claimed by another delivery).
+
+    Inside a transaction (a save in the admin: `replay_saved`) the replay runs in a savepoint, so an SQL
+    error in it (a statement timeout) is rolled back to there and stored on the job, and the transaction
+    goes on; outside one, its progress is committed as it goes, for the panel and a cancel to see."""
     claimed = ReplayJob.objects.filter(pk=job_id, status=ReplayJob.Status.QUEUED).update(
         status=ReplayJob.Status.RUNNING, started_at=timezone.now())
     if not claimed:
         return None
     job = ReplayJob.objects.get(pk=job_id)
+    in_transaction = transaction.get_connection().in_atomic_block
     try:
-        result = replay.replay(job.draft, days=job.days, progress=progress_callback(job.pk))
-        found = [] if result.cancelled else [asdict(f) for f in findings.findings(job.draft, result)]
+        with transaction.atomic() if in_transaction else nullcontext():
+            result = replay.replay(job.draft, days=job.days, progress=progress_callback(job.pk))
+            found = [] if result.cancelled else [asdict(f) for f in findings.findings(job.draft, result)]
     except Exception as exc:
         logger.exception("replay %s failed", job.pk)
         ReplayJob.objects.filter(pk=job.pk).update(status=ReplayJob.Status.FAILED, finished_at=timezone.now(),

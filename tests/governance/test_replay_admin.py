@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.urls import reverse
 from django.utils.text import capfirst
 
@@ -242,3 +243,18 @@ def test_a_replay_is_cancelled_by_whoever_started_it_not_by_another_replayer(cli
     assert client.post(cancel_url).status_code == 302
     assert ReplayJob.objects.get(pk=job.pk).status == "cancelled"
 
+def test_an_sql_error_in_the_replay_on_save_fails_the_replay_not_the_save(admin_client, recorded, monkeypatch):
+    def timing_out(*args, **kwargs):
+        with connection.cursor() as cursor:  # as a statement timeout would, on PostgreSQL aborting the transaction
+            cursor.execute("SELECT * FROM no_such_table_for_a_replay")
+
+    monkeypatch.setattr("governance.replay.replay", timing_out)
+    form = {**policy_form(version_comment="forbid lookups"), "_save": "Save"}
+    del form["_replay"]
+    response = admin_client.post(change_url(Policy.objects.get(name="demo")), form, follow=True)
+    assert response.status_code == 200
+    assert Policy.objects.get(name="demo").cedar == LOOKUPS_FORBIDDEN  # saved
+    job = ReplayJob.objects.get()
+    assert (job.status, "no_such_table_for_a_replay" in job.error) == ("failed", True)
+    warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+    assert len(warnings) == 1 and warnings[0].startswith("The replay for this policy's findings failed: ")
