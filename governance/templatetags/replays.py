@@ -20,7 +20,8 @@ def replay_panel(context, job: ReplayJob, *, standalone: bool = False) -> dict:
     result = replay_jobs.result_of(job)
     request = context.get("request")
     shown = {"job": job, "result": result, "standalone": standalone, "csrf_token": context.get("csrf_token"),
-             "may_cancel": request is not None and permissions.may_cancel_replay(request.user, job)}
+             "may_cancel": request is not None and permissions.may_cancel_replay(request.user, job),
+             "stale": replay_jobs.is_stale(job)}
     if result is None:
         return shown
     return {

@@ -4,11 +4,13 @@ findings shown when a policy is saved (governance/admin.py, governance/views.py)
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import capfirst
 
 from governance import replay_jobs, versions
@@ -242,6 +244,21 @@ def test_a_replay_is_cancelled_by_whoever_started_it_not_by_another_replayer(cli
     client.force_login(pat)
     assert client.post(cancel_url).status_code == 302
     assert ReplayJob.objects.get(pk=job.pk).status == "cancelled"
+
+
+def test_a_running_replay_whose_worker_died_says_so_and_cancel_finishes_it(admin_client, recorded):
+    job = replay_jobs.start(draft=versions.snapshot(), label="the active set", by=None)
+    long_ago = timezone.now() - replay_jobs.STALE_AFTER - timedelta(seconds=1)
+    ReplayJob.objects.filter(pk=job.pk).update(status="running", started_at=long_ago, heartbeat_at=long_ago,
+                                               cancel_requested=True, done=1, total=2)
+    page = admin_client.get(reverse("governance:replay", args=[job.pk])).content.decode()
+    assert 'id="replay-stale"' in page
+    assert '<button type="submit" id="replay-cancel">Cancel</button>' in page  # not stuck at “Cancelling…”
+    response = admin_client.post(reverse("governance:replay_cancel", args=[job.pk]), {"standalone": "1"},
+                                 headers={"HX-Request": "true"})
+    assert 'data-status="cancelled"' in response.content.decode()
+    assert 'hx-trigger="every 500ms"' not in response.content.decode()  # it stops polling
+
 
 def test_an_sql_error_in_the_replay_on_save_fails_the_replay_not_the_save(admin_client, recorded, monkeypatch):
     def timing_out(*args, **kwargs):
