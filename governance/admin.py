@@ -457,7 +457,7 @@ class ReplayJobAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("label", "created_by_name")
     fields = ("page", "label", "days", "status", "done", "total", "created_by_name", "created_at", "started_at",
-              "finished_at", "error")
+              "heartbeat_at", "finished_at", "error")
     readonly_fields = fields
 
     def has_module_permission(self, request) -> bool:

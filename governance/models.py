@@ -517,6 +517,9 @@ class ReplayJob(models.Model):
     total = models.PositiveIntegerField(null=True, blank=True, help_text="Decisions to replay; empty until it runs.")
     cancel_requested = models.BooleanField(default=False)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When a running replay last saved its progress; long ago, its worker died (replay_jobs.STALE_AFTER).")
     finished_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(null=True, blank=True, help_text="ReplayResult.to_dict() (governance/replay.py).")
     findings = models.JSONField(default=list, blank=True,

@@ -22,7 +22,9 @@ use it. Permission names are strings: naming `approvals.resolve_approvalrequest`
 - The kill switch (pausing and resuming a tool, an actor, a domain or everything, governance/pauses.py)
   is worked by holders of `governance.pause_decisions` (the demo's reviewers group grants it).
 - A replay of a draft of the policy set (governance/replay_jobs.py) is started and seen by whoever may add
-  or change a policy, a tool registration or a domain default: the admin forms it starts from.
+  or change a policy, a tool registration or a domain default (the admin forms it starts from) and may
+  read the audit history: a replay shows every actor's calls, with their reasons. It is cancelled by
+  whoever started it and by superusers.
 """
 
 from __future__ import annotations
@@ -109,5 +111,11 @@ def may_pause(user: Any) -> bool:
 
 
 def may_replay(user: Any) -> bool:
-    """Who may start replays of drafts of the policy set and see them."""
-    return bool(user.is_authenticated and any(user.has_perm(p) for p in REPLAY_PERMISSIONS))
+    """Who may start replays of drafts of the policy set and see them (every actor's calls: so only those
+    who may also read the audit history)."""
+    return bool(may_see_audit(user) and any(user.has_perm(p) for p in REPLAY_PERMISSIONS))
+
+
+def may_cancel_replay(user: Any, job: Any) -> bool:
+    """Who may cancel the replay `job`: whoever started it, and superusers (among those who may replay)."""
+    return may_replay(user) and (job.created_by_id == user.pk or user.is_superuser)

@@ -37,7 +37,10 @@ def replay_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def replay_cancel(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
-    job = replay_jobs.cancel(_job(request, job_id), by=request.user)
+    job = _job(request, job_id)
+    if not permissions.may_cancel_replay(request.user, job):
+        raise PermissionDenied
+    job = replay_jobs.cancel(job, by=request.user)
     if request.htmx:
         return TemplateResponse(request, "governance/_replay_fragment.html",
                                 {"job": job, "standalone": bool(request.POST.get("standalone"))})

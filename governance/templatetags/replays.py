@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django import template
 
-from governance import replay_jobs
+from governance import permissions, replay_jobs
 from governance.models import DomainDefault, ReplayJob
 
 register = template.Library()
@@ -18,7 +18,10 @@ OUTCOME_WORDS = {value: label.lower() for value, label in DomainDefault.Outcome.
 @register.inclusion_tag("governance/_replay_panel.html", takes_context=True)
 def replay_panel(context, job: ReplayJob, *, standalone: bool = False) -> dict:
     result = replay_jobs.result_of(job)
-    shown = {"job": job, "result": result, "standalone": standalone, "csrf_token": context.get("csrf_token")}
+    request = context.get("request")
+    shown = {"job": job, "result": result, "standalone": standalone, "csrf_token": context.get("csrf_token"),
+             "may_cancel": request is not None and permissions.may_cancel_replay(request.user, job),
+             "stale": replay_jobs.is_stale(job)}
     if result is None:
         return shown
     return {

@@ -4,10 +4,13 @@ findings shown when a policy is saved (governance/admin.py, governance/views.py)
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import capfirst
 
 from governance import replay_jobs, versions
@@ -213,3 +216,62 @@ def test_saving_a_policy_shows_its_findings_as_warnings_linked_to_the_replay(adm
     assert warnings == [f'{finding} <a href="{reverse("governance:replay", args=[job.pk])}">See the replay</a> '
                         "(the last 30 days)."]
     assert f'<li class="warning">{capfirst(warnings[0])}</li>' in response.content.decode()  # a link, not escaped
+
+
+def replayer(username: str, *codenames: str):
+    user = make_user(username, staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def test_who_may_change_the_policy_set_but_not_read_the_audit_history_may_not_see_a_replay(client, recorded):
+    job = replay_jobs.start(draft=versions.snapshot(), label="the active set", by=None)
+    url = reverse("governance:replay", args=[job.pk])
+    client.force_login(replayer("dora", "add_domaindefault"))
+    assert client.get(url).status_code == 403  # it shows every actor's calls and reasons
+    client.force_login(replayer("audrey", "add_domaindefault", "view_auditrecord"))
+    assert client.get(url).status_code == 200
+
+
+def test_a_replay_is_cancelled_by_whoever_started_it_not_by_another_replayer(client, recorded):
+    pat = replayer("pat", "change_policy", "view_auditrecord")
+    job = replay_jobs.start(draft=versions.snapshot(), label="the active set", by=pat)
+    cancel_url = reverse("governance:replay_cancel", args=[job.pk])
+    client.force_login(replayer("quinn", "change_policy", "view_auditrecord"))
+    assert 'id="replay-cancel"' not in client.get(reverse("governance:replay", args=[job.pk])).content.decode()
+    assert client.post(cancel_url).status_code == 403
+    assert ReplayJob.objects.get(pk=job.pk).cancel_requested is False
+    client.force_login(pat)
+    assert client.post(cancel_url).status_code == 302
+    assert ReplayJob.objects.get(pk=job.pk).status == "cancelled"
+
+
+def test_a_running_replay_whose_worker_died_says_so_and_cancel_finishes_it(admin_client, recorded):
+    job = replay_jobs.start(draft=versions.snapshot(), label="the active set", by=None)
+    long_ago = timezone.now() - replay_jobs.STALE_AFTER - timedelta(seconds=1)
+    ReplayJob.objects.filter(pk=job.pk).update(status="running", started_at=long_ago, heartbeat_at=long_ago,
+                                               cancel_requested=True, done=1, total=2)
+    page = admin_client.get(reverse("governance:replay", args=[job.pk])).content.decode()
+    assert 'id="replay-stale"' in page
+    assert '<button type="submit" id="replay-cancel">Cancel</button>' in page  # not stuck at “Cancelling…”
+    response = admin_client.post(reverse("governance:replay_cancel", args=[job.pk]), {"standalone": "1"},
+                                 headers={"HX-Request": "true"})
+    assert 'data-status="cancelled"' in response.content.decode()
+    assert 'hx-trigger="every 500ms"' not in response.content.decode()  # it stops polling
+
+
+def test_an_sql_error_in_the_replay_on_save_fails_the_replay_not_the_save(admin_client, recorded, monkeypatch):
+    def timing_out(*args, **kwargs):
+        with connection.cursor() as cursor:  # as a statement timeout would, on PostgreSQL aborting the transaction
+            cursor.execute("SELECT * FROM no_such_table_for_a_replay")
+
+    monkeypatch.setattr("governance.replay.replay", timing_out)
+    form = {**policy_form(version_comment="forbid lookups"), "_save": "Save"}
+    del form["_replay"]
+    response = admin_client.post(change_url(Policy.objects.get(name="demo")), form, follow=True)
+    assert response.status_code == 200
+    assert Policy.objects.get(name="demo").cedar == LOOKUPS_FORBIDDEN  # saved
+    job = ReplayJob.objects.get()
+    assert (job.status, "no_such_table_for_a_replay" in job.error) == ("failed", True)
+    warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+    assert len(warnings) == 1 and warnings[0].startswith("The replay for this policy's findings failed: ")

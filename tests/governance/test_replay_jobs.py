@@ -71,6 +71,7 @@ def test_progress_saves_done_and_total_and_answers_false_once_cancel_is_asked(re
     assert progress(1, 3) is True
     job.refresh_from_db()
     assert (job.done, job.total) == (1, 3)
+    assert timezone.now() - job.heartbeat_at < replay_jobs.STALE_AFTER  # alive: never taken for dead
     ReplayJob.objects.filter(pk=job.pk).update(cancel_requested=True)  # as another process would
     assert progress(2, 3) is False
 
@@ -164,3 +165,62 @@ def test_decisions_outside_the_window_are_not_replayed(recorded, django_capture_
         job = replay_jobs.start(draft=stricter_draft(), label="x", days=7, by=None)
     job.refresh_from_db()
     assert (job.result["total"], job.result["changed"]) == (2, 1)
+
+
+def died_running(job: ReplayJob, *, silent_for: timedelta) -> None:
+    """As if a worker claimed `job`, saved some progress `silent_for` ago, and died."""
+    beat = timezone.now() - silent_for
+    ReplayJob.objects.filter(pk=job.pk).update(status="running", started_at=beat, heartbeat_at=beat, done=1, total=3)
+
+
+def test_a_redelivered_task_claims_a_running_job_whose_worker_died_and_finishes_it(recorded):
+    job = replay_jobs.start(draft=stricter_draft(), label="x", by=None)
+    died_running(job, silent_for=replay_jobs.STALE_AFTER + timedelta(seconds=1))
+    assert replay_jobs.is_stale(ReplayJob.objects.get(pk=job.pk))
+    run_replay(job_id=job.pk)  # acks_late: the task comes back to another worker
+    job.refresh_from_db()
+    assert (job.status, job.done, job.total, job.result["changed"]) == ("done", 3, 3, 2)
+
+
+def test_a_running_job_whose_worker_is_alive_is_not_taken(recorded):
+    job = replay_jobs.start(draft=stricter_draft(), label="x", by=None)
+    died_running(job, silent_for=replay_jobs.STALE_AFTER - timedelta(seconds=5))
+    assert replay_jobs.run(job_id=job.pk) is None
+    job.refresh_from_db()
+    assert (job.status, job.done, job.result, replay_jobs.is_stale(job)) == ("running", 1, None, False)
+
+
+def test_cancel_of_a_running_job_whose_worker_died_finishes_it_at_once(recorded):
+    job = replay_jobs.start(draft=stricter_draft(), label="x", by=None)
+    died_running(job, silent_for=replay_jobs.STALE_AFTER + timedelta(seconds=1))
+    job = replay_jobs.cancel(job, by=None)
+    assert (job.status, job.finished_at is not None) == ("cancelled", True)
+    run_replay(job_id=job.pk)  # redelivered afterwards: nothing happens
+    assert ReplayJob.objects.get(pk=job.pk).status == "cancelled"
+
+
+def test_cancel_of_a_running_job_whose_worker_is_alive_only_asks_it_to_stop(recorded):
+    job = replay_jobs.start(draft=stricter_draft(), label="x", by=None)
+    died_running(job, silent_for=timedelta(seconds=1))
+    job = replay_jobs.cancel(job, by=None)
+    assert (job.status, job.cancel_requested) == ("running", True)
+
+
+def test_a_redelivered_task_finishes_a_dead_workers_job_whose_cancel_was_asked(recorded):
+    job = replay_jobs.start(draft=stricter_draft(), label="x", by=None)
+    died_running(job, silent_for=replay_jobs.STALE_AFTER + timedelta(seconds=1))
+    ReplayJob.objects.filter(pk=job.pk).update(cancel_requested=True)  # asked while it was alive
+    run_replay(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.result) == ("cancelled", None)
+
+
+def test_a_worker_whose_job_was_claimed_again_stops_at_its_next_chunk(recorded):
+    job = replay_jobs.start(draft=stricter_draft(), label="x", by=None)
+    first_claim = timezone.now() - replay_jobs.STALE_AFTER - timedelta(seconds=1)
+    ReplayJob.objects.filter(pk=job.pk).update(status="running", started_at=first_claim, heartbeat_at=first_claim)
+    slow_worker = replay_jobs.progress_callback(job.pk, interval=0, claimed_at=first_claim)
+    run_replay(job_id=job.pk)  # another worker takes it over and finishes it
+    assert slow_worker(1, 3) is False
+    job.refresh_from_db()
+    assert (job.status, job.done) == ("done", 3)
