@@ -302,22 +302,27 @@ class PolicyAdmin(VersionedAdmin):
 
     def show_findings(self, request, obj: Policy) -> None:
         """The saved policy's findings, from a replay of the set as saved, as warnings linked to that replay
-        (inline for a small window, else a replay job the message links to: governance/replay_jobs.py)."""
+        (inline for a small window, else a replay job the message links to: governance/replay_jobs.py). A user
+        who may save policies but not see replays (they list every actor's calls) gets the warnings unlinked."""
         job = replay_jobs.replay_saved(label=f"policy {obj.name} as saved", by=request.user)
         url = reverse("governance:replay", args=[job.pk])
+        linked = permissions.may_replay(request.user)
         if not job.finished:
             self.message_user(request, format_html(
                 'Findings for policy {} come from a replay of the last {} days, running now: <a href="{}">see '
-                "the replay</a>.", obj.name, job.days, url), messages.INFO)
+                "the replay</a>.", obj.name, job.days, url) if linked else
+                f"Findings for policy {obj.name} come from a replay of the last {job.days} days, running now.",
+                messages.INFO)
             return
         if job.status == job.Status.FAILED:
             self.message_user(request, format_html(
-                'The replay for this policy\'s findings failed: {} (<a href="{}">the replay</a>).', job.error, url),
-                messages.WARNING)
+                'The replay for this policy\'s findings failed: {} (<a href="{}">the replay</a>).', job.error, url)
+                if linked else f"The replay for this policy's findings failed: {job.error}.", messages.WARNING)
         for finding in job.findings:
             if finding["policy"] == obj.name or finding["policy"].startswith(f"{obj.name}/"):
                 self.message_user(request, format_html('{} <a href="{}">See the replay</a> (the last {} days).',
-                                                       finding["message"], url, job.days), messages.WARNING)
+                                                       finding["message"], url, job.days) if linked else
+                                  f"{finding['message']} (A replay of the last {job.days} days.)", messages.WARNING)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)

@@ -275,3 +275,15 @@ def test_an_sql_error_in_the_replay_on_save_fails_the_replay_not_the_save(admin_
     assert (job.status, "no_such_table_for_a_replay" in job.error) == ("failed", True)
     warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
     assert len(warnings) == 1 and warnings[0].startswith("The replay for this policy's findings failed: ")
+
+
+def test_a_policy_editor_who_may_not_see_replays_gets_the_findings_without_a_link(client, recorded):
+    client.force_login(replayer("pat", "add_policy", "view_policy"))  # no view_auditrecord: no replay pages
+    response = client.post(reverse("admin:governance_policy_add"), {
+        "name": "no-refunds", "description": "", "enabled": "on", "mode": "active", "version_comment": "a new rule",
+        "cedar": 'forbid(principal, action == Action::"refund_payment", resource);'}, follow=True)
+    job = ReplayJob.objects.get()
+    [finding] = [f["message"] for f in job.findings if f["policy"] == "no-refunds"]
+    warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+    assert warnings == [f"{finding} (A replay of the last 30 days.)"]
+    assert reverse("governance:replay", args=[job.pk]) not in response.content.decode()
