@@ -7,11 +7,16 @@ answer says whether that policy took part.
 
 `dry_run` maps a BIGHUB rule (a domain-wide value limit, `bighub.RuleCreateRequest`) onto a draft of the
 policy set: the current set (`governance.versions.snapshot()`) plus one Cedar policy scoped to the
-enabled tools registered in the rule's domain (`draft_policy`), then replays the recorded decisions of
-the last days with it (`governance.replay`). The rule is added as a policy rather than written into the
-tools' thresholds because a BIGHUB rule only limits: a tool's threshold also *permits* every value under
-it (and asks for approval of a call without a value), so giving a threshold to a tool that has none would
-allow calls the set blocks today. The policy's statements are exact in the engine's terms:
+enabled tools registered in the rule's domain (`draft_policy`), then replays the decisions recorded in the
+rule's domain in the last days with it (`governance.replay`), each compared with what the current set
+decides of it (not with the recorded outcome, which policy edits since may have moved): what changes is
+what the rule changes. The replay runs inside the request, so a window holding more decisions than
+`settings.GOVERNANCE_API_DRY_RUN_MAX_DECISIONS` is refused (422 on `days`).
+
+The rule is added as a policy rather than written into the tools' thresholds because a BIGHUB rule only
+limits: a tool's threshold also *permits* every value under it (and asks for approval of a call without a
+value), so giving a threshold to a tool that has none would allow calls the set blocks today.
+The policy's statements are exact in the engine's terms:
 
 - `max_value`: a `forbid` of calls with a value above it. A forbid wins over everything, so a call is
   blocked above `max_value` whatever else the set says, and nothing else changes.
@@ -30,12 +35,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from governance import permissions, versions
 from governance.assembly import embedded_engine
 from governance.field_errors import FieldError
 from governance.models import Policy, ToolRegistration
 from governance.policy.sources import format_threshold, threshold_cents
-from governance.replay import ReplayResult, replay
+from governance.replay import ReplayResult, TooManyDecisions, replay
 
 from .evaluate import as_dry_run, bighub_answer, decide, remote_call
 from .keys import bound_scope
@@ -109,7 +116,7 @@ def may_dry_run(key: AgentKey) -> bool:
 
 
 def dry_run(*, key: AgentKey, payload: RuleDryRunIn) -> dict[str, Any]:
-    """What the rule would change among the recorded decisions of the last `payload.days` days.
+    """What the rule would change among the decisions recorded in its domain in the last `payload.days` days.
 
     Raises `keys.OutOfScope` or `DryRunRefused` (403), `RuleRejected` (422). No side effects.
     """
@@ -121,7 +128,13 @@ def dry_run(*, key: AgentKey, payload: RuleDryRunIn) -> dict[str, Any]:
         raise RuleRejected("max_value", "name max_value or require_approval_above: a rule with neither limits nothing")
     current = versions.snapshot()
     draft, cedar, tools, left_out = _draft(current, payload)
-    result = replay(draft, days=payload.days)
+    try:
+        result = replay(draft, days=payload.days, domains=[payload.domain], baseline=current,
+                        limit=settings.GOVERNANCE_API_DRY_RUN_MAX_DECISIONS)
+    except TooManyDecisions as too_many:
+        raise RuleRejected("days", f"{too_many.count:,} decisions were recorded in domain {payload.domain!r} in the "
+                                   f"last {payload.days} days, more than the {too_many.limit:,} a dry run replays: "
+                                   "send a smaller days") from None
     unsupported = [{"field": name, "value": getattr(payload, name), "reason": reason, "tools": None}
                    for name, reason in UNSUPPORTED.items() if getattr(payload, name) is not None]
     if left_out:

@@ -297,6 +297,12 @@ GOVERNANCE_APPROVAL_WAIT_RECHECK_SECONDS = env_int("GOVERNANCE_APPROVAL_WAIT_REC
 if GOVERNANCE_API_MAX_WAIT_SECONDS < 0 or GOVERNANCE_APPROVAL_WAIT_RECHECK_SECONDS <= 0:
     raise ImproperlyConfigured("GOVERNANCE_API_MAX_WAIT_SECONDS must be 0 or more and "
                                "GOVERNANCE_APPROVAL_WAIT_RECHECK_MS more than 0")
+# POST /bighub/rules/dry-run replays inside the request: a window holding more recorded decisions of the
+# rule's domain than this is refused (422 naming the count; a smaller `days` is the way). Must be more than 0.
+GOVERNANCE_API_DRY_RUN_MAX_DECISIONS = env_int("GOVERNANCE_API_DRY_RUN_MAX_DECISIONS", 200_000)
+if GOVERNANCE_API_DRY_RUN_MAX_DECISIONS <= 0:
+    raise ImproperlyConfigured("GOVERNANCE_API_DRY_RUN_MAX_DECISIONS must be more than 0 "
+                               f"(got {GOVERNANCE_API_DRY_RUN_MAX_DECISIONS})")
 # The dashboard's address as agents reach it, for the `approval_url` of the API's answers (e.g.
 # https://governance.example.com); empty: the address the agent's request came to.
 GOVERNANCE_PUBLIC_URL = env_str("GOVERNANCE_PUBLIC_URL", "").rstrip("/")

@@ -7,11 +7,17 @@ through the API with the rule added and reports exactly what changes, and the fi
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
 import bighub
 import httpx
 import pytest
+from django.utils import timezone
 
-from governance.models import DecisionInput, Policy, PolicySetVersion
+from agents import rules
+from agents.schemas import RuleDryRunIn
+from governance.models import DecisionInput, Policy, PolicySetVersion, ToolRegistration
 from tests.agents.support import DEMO_CALLS, api_state, client_for
 from tests.factories import make_agent_key, make_user
 
@@ -143,6 +149,46 @@ def test_dry_run_of_a_rule_above_every_recorded_value_changes_nothing(sdk, appro
     answer = approver_sdk.rules.dry_run({"name": "loose", "domain": DOMAIN, "max_value": 50_000, "days": 7})
     assert (answer["total"], answer["changed"], answer["transitions"], answer["unsupported_fields"], answer["days"]) \
         == (len(DEMO_CALLS), 0, [], [], 7)
+
+
+def test_dry_run_replays_only_the_decisions_of_the_rules_domain(sdk, approver_sdk):
+    _record(sdk, [("refund_payment", {"order_id": "o1", "amount": 3000})])  # requires approval -> blocked
+    for n in range(2):  # another domain's calls, which the key may not see: allowed then, blocked by any set now
+        DecisionInput.objects.create(tool="restart_server", actor="OPS_BOT", domain="infrastructure_devops",
+                                     value=5000, arguments={}, outcome="allowed", call_id=f"ops_{n}",
+                                     source="api", occurred_at=timezone.now() - timedelta(hours=1))
+    answer = approver_sdk.rules.dry_run({"name": "cap", "domain": DOMAIN, "max_value": 1000})
+    assert (answer["total"], answer["changed"]) == (1, 1)
+    assert answer["by_tool"] == [{"tool": "refund_payment", "total": 1, "changed": 1}]
+    assert [(g["tool"], g["actor"]) for g in answer["groups"]] == [("refund_payment", ACTOR)]
+    assert [(e["tool"], e["actor"]) for e in answer["examples"]] == [("refund_payment", ACTOR)]
+
+
+def test_dry_run_counts_what_the_rule_changes_not_what_policy_edits_changed_since(sdk, approver_sdk):
+    _record(sdk, [("refund_payment", {"order_id": "o1", "amount": 50}),    # allowed when recorded
+                  ("refund_payment", {"order_id": "o2", "amount": 250})])  # requires approval
+    tool = ToolRegistration.objects.get(name="refund_payment")
+    tool.approve_above = Decimal("40")  # the active set now asks approval of the 50 too
+    tool.save()
+    loose = approver_sdk.rules.dry_run({"name": "loose", "domain": DOMAIN, "max_value": 50_000})
+    assert (loose["total"], loose["changed"], loose["transitions"], loose["examples"]) == (2, 0, [], [])
+    tight = approver_sdk.rules.dry_run({"name": "tight", "domain": DOMAIN, "max_value": 100})
+    assert (tight["changed"], tight["transitions"]) == (1, [{"from": "requires_approval", "to": "blocked", "count": 1}])
+    assert [(e["from"], e["to"]) for e in tight["examples"]] == [("requires_approval", "blocked")]
+
+
+def test_dry_run_over_more_decisions_than_the_limit_is_refused_naming_the_count(sdk, settings):
+    _record(sdk, [(tool, arguments) for tool, arguments, _ in DEMO_CALLS])
+    approver = make_agent_key("ops-bot", role="approver", user=make_user("alice", reviewer=True))[0]
+    payload = RuleDryRunIn(name="r", domain=DOMAIN, max_value=10, days=30)
+    settings.GOVERNANCE_API_DRY_RUN_MAX_DECISIONS = len(DEMO_CALLS) - 1
+    with pytest.raises(rules.RuleRejected) as refused:
+        rules.dry_run(key=approver, payload=payload)
+    assert refused.value.field == "days"
+    assert str(refused.value) == (f"{len(DEMO_CALLS)} decisions were recorded in domain '{DOMAIN}' in the last 30 "
+                                  f"days, more than the {len(DEMO_CALLS) - 1} a dry run replays: send a smaller days")
+    settings.GOVERNANCE_API_DRY_RUN_MAX_DECISIONS = len(DEMO_CALLS)
+    assert rules.dry_run(key=approver, payload=payload)["total"] == len(DEMO_CALLS)
 
 
 def test_dry_run_refuses_agent_keys_other_domains_and_bad_rules(api_server, sdk, approver_sdk):

@@ -9,8 +9,8 @@ import pytest
 
 from governance import replay as replay_module
 from governance import versions
-from governance.models import Policy, PolicyExample, ToolRegistration
-from governance.replay import ReplayResult, replay
+from governance.models import DecisionInput, Policy, PolicyExample, ToolRegistration
+from governance.replay import ReplayResult, TooManyDecisions, replay
 from tests.factories import paused_run, start_run_now
 from tests.support.decision_inputs import RUN, a_week, recorded, refund
 
@@ -148,3 +148,33 @@ def test_examples_show_every_group_before_more_of_one(demo_tools_registered):
 
     assert result.changed == 26
     assert [e["call_id"] for e in result.examples] == [r.call_id for r in refunds[:19]] + [lookup.call_id]
+
+
+def test_domains_keeps_only_the_calls_of_those_domains(week):
+    other = recorded("restart_server", "allowed", actor="OPS_BOT")
+    DecisionInput.objects.filter(pk=other.pk).update(domain="infrastructure_devops")
+
+    assert replay(versions.snapshot()).total == 8
+    kept = replay(versions.snapshot(), domains=["customer_transactions"])
+    assert (kept.total, kept.changed, "restart_server" in kept.tools_seen) == (7, 0, False)
+    assert replay(versions.snapshot(), domains=["infrastructure_devops"]).groups == [
+        {"tool": "restart_server", "actor": "OPS_BOT", "from": "allowed", "to": "blocked", "count": 1}]
+
+
+def test_with_a_baseline_a_call_changes_only_when_the_two_sets_disagree(week):
+    edited_tool("refund_payment", approve_above=Decimal("60")).save()  # the 80 recorded as allowed needs approval now
+    assert replay(versions.snapshot()).changed == 1  # against the recorded outcomes
+    assert replay(versions.snapshot(), baseline=versions.snapshot()).changed == 0
+
+    result = replay(versions.draft(saving=edited_tool("refund_payment", approve_above=Decimal("10"))),
+                    baseline=versions.snapshot())
+
+    assert (result.changed, result.transitions) == (1, [("allowed", "requires_approval", 1)])
+    assert [e["call_id"] for e in result.examples] == [week[0].call_id]  # the 50; not the 80
+
+
+def test_a_window_over_the_limit_is_refused_before_any_call_is_decided(week):
+    with pytest.raises(TooManyDecisions) as refused:
+        replay(versions.snapshot(), limit=6)
+    assert (refused.value.count, refused.value.limit) == (7, 6)
+    assert replay(versions.snapshot(), limit=7).total == 7
