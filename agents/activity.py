@@ -6,7 +6,7 @@ which memory events were stored); the run event (`runs.event_log.append_event`, 
 `runs.remote`) is the session's timeline, pushed live to its page, and the one place that writes its
 audit record, so the timeline and the audit history cannot disagree and nothing is recorded twice.
 Arguments are stored with the tool's redact fields replaced, as `governance.assembly.redact_call_arguments`
-does (for a decision, also its top-level value and target when their argument is a redacted one);
+does (for a decision, `governance.assembly.shown_call`: also its value and target as their argument is shown);
 every text is scrubbed of secrets. Callers hold the transaction (and the run, `agents.sessions`).
 """
 
@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from governance.assembly import redact_call_arguments
+from governance.assembly import shown_call as shown_by_tool
 from governance.decisions import Decision
 from governance.jsonsafe import json_safe
-from governance.models import ToolRegistration
-from governance.redaction import REDACTED, parse_paths, redact_arguments, scrub_secrets
+from governance.redaction import scrub_secrets
 from runs import remote
 from runs.event_log import append_event
 from runs.models import Run
@@ -30,9 +30,10 @@ if TYPE_CHECKING:
 
 
 def shown_call(call: RemoteCall) -> dict[str, Any]:
-    """What may be stored and shown of a call: its arguments, value and target (see `_redacted`)."""
-    arguments, value, target = _redacted(call)
-    return {"arguments": arguments, "value": value, "target": target}
+    """What may be stored and shown of a call: its arguments, value and target, as
+    `governance.assembly.shown_call` shows them (the tool's redact fields replaced, secrets scrubbed; the
+    value and target as their argument is shown)."""
+    return shown_by_tool(call.action, call.arguments, value=call.value, target=call.target)
 
 
 def record_decision(*, key: AgentKey, call: RemoteCall, decision: Decision, answer: dict[str, Any],
@@ -56,18 +57,6 @@ def record_decision(*, key: AgentKey, call: RemoteCall, decision: Decision, answ
         "approval_id": approval_id, **shown,
     })
     return row
-
-
-def _redacted(call: RemoteCall) -> tuple[Any, Any, Any]:
-    """The call's arguments, value and target as they may be stored: the tool's redact fields replaced
-    (the value and target too when their argument is one), every secret scrubbed."""
-    tool = (ToolRegistration.objects.filter(name=call.action)
-            .values_list("redact_fields", "value_argument", "target_argument").first())
-    paths = parse_paths(tool[0]) if tool else []
-    arguments = None if call.arguments is None else scrub_secrets(redact_arguments(call.arguments, paths))
-    value = REDACTED if tool and tool[1] in paths and call.value is not None else call.value
-    target = REDACTED if tool and tool[2] in paths and call.target is not None else call.target
-    return arguments, value, None if target is None else scrub_secrets(target)
 
 
 def record_outcome(*, key: AgentKey, actor: str, domain: str, tool: str, session: str, run: Run,

@@ -41,6 +41,7 @@ from . import activity, sessions
 from .approval_hook import ApprovalTicket, granted, on_requires_approval
 from .keys import bound_scope
 from .models import AgentKey
+from .schemas import MAX_CALL_ID
 
 _RECOMMENDATIONS = {"allowed": "proceed", "requires_approval": "review_recommended", "blocked": "do_not_proceed"}
 _WORDS = {"allowed": "allowed", "blocked": "blocked", "requires_approval": "requires approval"}
@@ -68,13 +69,18 @@ def remote_call(key: AgentKey, item: Any, *, actor: str | None = None, domain: s
                 field: str = "") -> RemoteCall:
     """The call a request item names (a `schemas.CallIn`); its own actor/domain win over the given defaults.
 
-    Raises `keys.OutOfScope` (403) or `keys.DomainRequired` (422) before anything is decided.
+    Raises `keys.OutOfScope` (403), `keys.DomainRequired` (422) or CallRejected (422: a `metadata.call_id`
+    longer than `context.call_id` may be) before anything is decided.
     """
     actor, domain = bound_scope(key, actor=item.actor or actor, domain=item.domain or domain)
     context = dict(item.metadata or {})
     if item.context is not None:
         context.update(item.context.model_dump(exclude_none=True))
     arguments = context.pop("arguments", None)
+    call_id = context.get("call_id")
+    if call_id is not None and len(str(call_id)) > MAX_CALL_ID:  # context.call_id is bounded by its schema
+        raise CallRejected(_at_field(field, "metadata.call_id"),
+                           f"call_id must be at most {MAX_CALL_ID} characters")
     return RemoteCall(action=item.action, actor=actor, domain=domain, value=item.value, target=item.target,
                       arguments=arguments, context=context, field=field)
 
@@ -230,7 +236,11 @@ def _target(tool: ToolRegistration, call: RemoteCall) -> str | None:
 
 
 def _at(call: RemoteCall, field: str) -> str:
-    return f"{call.field}.{field}" if call.field else field
+    return _at_field(call.field, field)
+
+
+def _at_field(where: str, field: str) -> str:
+    return f"{where}.{field}" if where else field
 
 
 def _text(value: Any) -> str | None:

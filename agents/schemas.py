@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 MAX_BATCH = 100
 MAX_MEMORY_EVENTS = 500
+MAX_CALL_ID = 200  # as a call's id is kept (governance.DecisionInput.call_id, ShadowDifference.call_id)
 
 class EvaluateContext(BaseModel):
     """`context`: free-form, with the keys the dashboard reads named here."""
@@ -29,7 +30,7 @@ class EvaluateContext(BaseModel):
     session_id: str | None = Field(None, min_length=1, max_length=200, description="Groups decisions into a session.")
     trajectory_id: str | None = Field(None, min_length=1, max_length=200, description="The session when no session_id.")
     trace_id: str | None = Field(None, max_length=200)
-    call_id: str | None = Field(None, max_length=200)
+    call_id: str | None = Field(None, max_length=MAX_CALL_ID)
 
 
 class CallIn(BaseModel):

@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 
 from governance.guard import GuardedOpenAI
-from governance.redaction import parse_paths, redact_arguments, scrub_secrets
+from governance.redaction import REDACTED, parse_paths, redact_arguments, scrub_secrets
 from governance.registry import import_tool_callable
 
 from . import versions
@@ -160,6 +160,44 @@ def _argument_reader(name: str):
 
 def _num(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
+
+
+def shown_call(tool_name: str, arguments: Any, *, value: Any = None,
+               target: str | None = None) -> dict[str, Any]:
+    """The call as it may be stored for display, audit and replay: {"arguments", "value", "target"}.
+
+    The arguments with the tool's redact_fields replaced by "[redacted]", every secret scrubbed. The
+    value and target are the real ones (`value`, `target`; read from the tool's value and target
+    argument, by name, when not given) only while that argument is shown as it is; otherwise the value
+    is "[redacted]" and the target is its argument as shown, as text ("...?key=[secret]", a dict whose
+    redacted field is "[redacted]"). Without arguments, a value or target whose argument a redact field
+    covers (itself or a field inside it) is "[redacted]"."""
+    fields, value_argument, target_argument = (
+        ToolRegistration.objects.filter(name=tool_name)
+        .values_list("redact_fields", "value_argument", "target_argument").first() or ("", "", ""))
+    paths = parse_paths(fields or "")
+    if arguments is None:
+        if value is not None and _covered(value_argument, paths):
+            value = REDACTED
+        if target is not None and _covered(target_argument, paths):
+            target = REDACTED
+        return {"arguments": None, "value": value, "target": None if target is None else scrub_secrets(target)}
+    shown = scrub_secrets(redact_arguments(arguments, paths))
+    if not isinstance(arguments, dict):  # not a call's arguments (a run refuses them before any decision)
+        return {"arguments": shown, "value": value, "target": None if target is None else scrub_secrets(target)}
+    if value_argument and arguments.get(value_argument) is not None:
+        value = arguments[value_argument] if value is None else value
+        if shown.get(value_argument) != arguments[value_argument]:
+            value = REDACTED
+    if target_argument and arguments.get(target_argument) is not None:
+        target = str(arguments[target_argument]) if target is None else target
+        if shown.get(target_argument) != arguments[target_argument]:
+            target = str(shown[target_argument])
+    return {"arguments": shown, "value": value, "target": None if target is None else scrub_secrets(target)}
+
+
+def _covered(argument: str, paths: list[str]) -> bool:
+    return bool(argument) and any(path == argument or path.startswith(argument + ".") for path in paths)
 
 
 def redact_call_arguments(tool_name: str, arguments: Any) -> Any:

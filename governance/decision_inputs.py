@@ -5,8 +5,9 @@ The kill switch's gate (governance/pauses.py), the one door of every backend dec
 decision a pause made. Its caller saves it with the call's own rows (`save`): the worker in the
 transaction of the call's step (runs/worker.py), the agents' API with the call's activity
 (agents/evaluate.py); a dry run saves nothing. The arguments are stored as they are shown: the caller
-passes them already redacted (`governance.assembly.redact_call_arguments`, `agents.activity.shown_call`),
-so no query is added here. A value or target whose argument is shown redacted is not stored either.
+passes them already redacted (`governance.assembly.shown_call`, with the value and target as their
+argument is shown, by the tool's name for it), so no query is added here. The real value and target are
+stored only when they are shown as they are; otherwise no value, and the target as it is shown.
 
 A worker that dies after recording a call and decides it again records nothing more: a row is unique
 per (run, call id) when the call has an id, and a second insert is ignored.
@@ -18,11 +19,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from governance.decisions import ActionRequest, Decision
-from governance.redaction import REDACTED, SECRET
 
 from .models import DecisionInput
-
-_MARKERS = (REDACTED, SECRET)
 
 
 def held(action: ActionRequest, decision: Decision, *, source: str) -> tuple[DecisionInput, dict[str, Any]]:
@@ -37,20 +35,21 @@ def held(action: ActionRequest, decision: Decision, *, source: str) -> tuple[Dec
 
 
 def shown(row: DecisionInput, real: dict[str, Any], displayed: Mapping[str, Any], *, run_id: Any) -> DecisionInput:
-    """`row` with the arguments as `displayed` ({"arguments": ..., and, when the caller shows them, "value"
-    and "target"}), `redacted` set when they differ from the real ones, and the value and target left out
-    when their argument (or their own display) is a redaction marker."""
+    """`row` with the arguments as `displayed` (`governance.assembly.shown_call`: {"arguments", "value",
+    "target"}, the value and target as their argument, by the tool's name for it, is shown). The real value
+    and target are kept only when they are displayed as they are: otherwise no value, and the target as
+    displayed; `redacted` is set when anything displayed differs from the real call."""
     arguments = displayed.get("arguments")
     arguments = arguments if isinstance(arguments, dict) else {}
     row.run_id = run_id
     row.arguments = arguments
-    hidden = [real[k] for k, v in arguments.items() if v in _MARKERS and k in real and real[k] != v]
-    if row.value is not None and (displayed.get("value") in _MARKERS
-                                  or any(_same_number(h, row.value) for h in hidden)):
+    value_hidden = row.value is not None and not _same_number(displayed.get("value"), row.value)
+    if value_hidden:
         row.value = None
-    if row.target is not None and (displayed.get("target") in _MARKERS or any(str(h) == row.target for h in hidden)):
-        row.target = None
-    row.redacted = arguments != real or displayed.get("value") in _MARKERS or displayed.get("target") in _MARKERS
+    target_hidden = row.target is not None and displayed.get("target") != row.target
+    if target_hidden:
+        row.target = displayed.get("target")
+    row.redacted = arguments != real or value_hidden or target_hidden
     return row
 
 

@@ -458,14 +458,15 @@ class DecisionInput(models.Model):
         API = "api", "Remote agent (API)"
 
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # As long as where the call's fields come from: a key's or run's actor (150), a tool's name (64).
     tool = models.CharField(max_length=100)
-    actor = models.CharField(max_length=100)
+    actor = models.CharField(max_length=150)
     domain = models.CharField(max_length=100)
     value = models.FloatField(null=True, blank=True, help_text="The call's value; empty when it had none or its "
-                              "argument is redacted.")
+                              "argument is not shown as it is (redacted or scrubbed).")
     # NULL (no target) and "" (an empty one) are different calls to a policy reading `context has target`.
-    target = models.TextField(null=True, blank=True, help_text="The call's target; empty when it had none or its "  # noqa: DJ001
-                              "argument is redacted.")
+    target = models.TextField(null=True, blank=True, help_text="The call's target; empty when it had none, as it "  # noqa: DJ001
+                              "is shown when its argument is redacted or scrubbed.")
     arguments = models.JSONField(default=dict, blank=True, help_text="The arguments as they are shown: the tool's "
                                  "redact fields replaced by [redacted], secrets by [secret].")
     redacted = models.BooleanField(default=False, help_text="Some argument was redacted or scrubbed: a replay "

@@ -157,8 +157,8 @@ class PauseGate:
 
     def save_held(self, *, request_id: str | None, run_id: Any, shown: dict[str, Any] | None = None) -> None:
         """Save the held differences and inputs of the decision `request_id`, naming the run it was recorded
-        on. `shown`: the call as it may be stored ({"arguments": ...}, redacted; with "value" and "target"
-        when the caller shows them), without which its inputs are not saved. One INSERT each, only for what
+        on. `shown`: the call as it may be stored (`governance.assembly.shown_call`: its "arguments", "value"
+        and "target"), without which its inputs are not saved. One INSERT each, only for what
         is held."""
         key = request_id or ""
         mine = [d for d in self.held if d.request_id == key]

@@ -38,7 +38,7 @@ from approvals.grants import GrantSettlement, settle_by_grant, settlements_to_ap
 from approvals.resolutions import Resolution, any_to_apply, resolutions_to_apply
 from approvals.services import create_request
 from governance import telemetry
-from governance.assembly import build_guard, redact_call_arguments
+from governance.assembly import build_guard, shown_call
 from governance.guard import GuardedOpenAI, RunState
 from governance.jsonsafe import json_safe
 
@@ -209,7 +209,8 @@ class ClaimedRun:
         """
         payload = dict(event)
         # What is stored for display and audit; the real arguments stay in the run's state only.
-        payload["arguments"] = redact_call_arguments(event["tool"], event["arguments"])
+        shown = shown_call(event["tool"], event["arguments"])
+        payload["arguments"] = shown["arguments"]
         outcome = self._outcomes.pop(event["call_id"], None)
         now = timezone.now()
         with transaction.atomic():
@@ -222,7 +223,7 @@ class ClaimedRun:
             # What the policies were given for the call's first decision (a replay decides it again),
             # with the arguments as shown; nothing for a later step of the same call.
             self.guard.backend.save_held(request_id=event.get("request_id"), run_id=self.run.pk,
-                                         shown={"arguments": payload["arguments"]})
+                                         shown=shown)
             if event["status"] == "approval_required":
                 # A sticky grant settles the call (applied once this turn's steps are written), else a reviewer.
                 granted = settle_by_grant(run=self.run, tool=event["tool"], call_id=event["call_id"])

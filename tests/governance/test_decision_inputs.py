@@ -7,9 +7,11 @@ import pytest
 
 from approvals.models import ApprovalRequest
 from approvals.services import resolve_approval
-from governance.assembly import embedded_engine
+from governance import versions
+from governance.assembly import embedded_engine, shown_call
 from governance.decisions import ActionRequest
 from governance.models import DecisionInput, DomainDefault, Pause, PauseScope, ToolRegistration
+from governance.replay import replay
 from runs import worker
 from tests.factories import paused_run, start_run_now
 
@@ -54,12 +56,12 @@ def test_a_call_a_pause_blocked_records_nothing(operator, demo_tools_registered)
     assert recorded() == []
 
 
-def test_redacted_arguments_are_kept_as_shown_and_a_redacted_target_is_not_kept(operator, demo_tools_registered):
+def test_redacted_arguments_are_kept_as_shown_and_a_redacted_target_too(operator, demo_tools_registered):
     ToolRegistration.objects.filter(name="refund_payment").update(redact_fields="order_id")
 
     paused_run(operator)
 
-    assert recorded() == [("refund_payment", "dashboard", "customer_transactions", 250.0, None,
+    assert recorded() == [("refund_payment", "dashboard", "customer_transactions", 250.0, "[redacted]",
                            {"order_id": "[redacted]", "amount": 250}, True, "requires_approval", "dashboard")]
 
 
@@ -93,3 +95,30 @@ def test_a_decision_nobody_saves_records_nothing(demo_tools_registered):
 
     assert embedded_engine().evaluate(action).outcome == "allowed"
     assert recorded() == []
+
+
+@pytest.mark.parametrize(("tool", "arguments", "kept"), [
+    ({"redact_fields": "cvv"}, {"order_id": "ord_1", "amount": 250, "cvv": 250}, (250.0, "ord_1")),
+    ({"redact_fields": "customer.email", "target_argument": "customer"},
+     {"order_id": "ord_1", "amount": 250, "customer": {"email": "ann@example.com"}},
+     (250.0, str({"email": "[redacted]"}))),
+    ({}, {"order_id": "https://x/?key=sk-" + "A1b2C3d4" * 3, "amount": 250}, (250.0, "https://x/?key=[secret]")),
+    ({"redact_fields": "amount"}, {"order_id": "ord_1", "amount": 250}, (None, "ord_1")),
+])
+def test_a_runs_value_and_target_are_kept_only_as_their_argument_is_shown(demo_tools_registered, tool, arguments,
+                                                                          kept):
+    """As the worker saves a step (runs/worker.py): the guard's request, and the call as `shown_call` shows it."""
+    ToolRegistration.objects.filter(name="refund_payment").update(**tool)
+    target_argument = tool.get("target_argument", "order_id")
+    gate = embedded_engine()
+    action = ActionRequest(tool="refund_payment", arguments=arguments, actor="dashboard",
+                           domain="customer_transactions", value=float(arguments["amount"]),
+                           target=str(arguments[target_argument]), call_id="call_1")
+
+    decision = gate.evaluate(action)
+    gate.save_held(request_id=decision.request_id, run_id=None, shown=shown_call("refund_payment", arguments))
+
+    assert decision.outcome == "requires_approval"
+    assert list(DecisionInput.objects.values_list("value", "target", "redacted")) == [(*kept, True)]
+    result = replay(versions.snapshot())
+    assert (result.total, result.changed) == (1, 0)
