@@ -43,7 +43,8 @@ def _policy_version() -> tuple[int, int | None]:
     number = versions.latest_number()
     return hash((
         number,
-        tuple(Policy.objects.filter(enabled=True).order_by("name").values_list("name", "cedar", "mode")),
+        # The id too: a shadow's differences name its policy by id (a policy deleted and made again).
+        tuple(Policy.objects.filter(enabled=True).order_by("name").values_list("pk", "name", "cedar", "mode")),
         tuple(ToolRegistration.objects.filter(enabled=True).order_by("name")
               .values_list("name", "approve_above", "block_above")),
         tuple(DomainDefault.objects.order_by("domain").values_list("domain", "outcome")),

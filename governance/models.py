@@ -377,7 +377,7 @@ class ShadowDifference(models.Model):
 
     policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="shadow_differences")
     tool = models.CharField(max_length=100)
-    actor = models.CharField(max_length=100)
+    actor = models.CharField(max_length=150)
     domain = models.CharField(max_length=100)
     run_id = models.UUIDField(null=True, blank=True, help_text="The run the call belongs to (a remote agent's "
                               "session is a run too); empty when the decision had none.")

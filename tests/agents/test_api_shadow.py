@@ -6,6 +6,7 @@ import pytest
 
 from agents.models import RemoteSession
 from governance.models import Policy, ShadowDifference
+from tests.factories import make_agent_key
 
 pytestmark = pytest.mark.django_db
 
@@ -35,3 +36,15 @@ def test_a_remote_dry_run_records_no_difference(post, agent, shadow_forbid):
 
     assert answer["result"] == "allowed"
     assert ShadowDifference.objects.count() == 0
+
+
+def test_a_key_with_a_150_character_actor_gets_its_decision_and_its_shadow_difference(post, shadow_forbid):
+    """The longest actor a key may have fits the difference's row too (on PostgreSQL a shorter column refused
+    it inside the call's transaction: a 500, the call lost)."""
+    actor = "a" * 150
+    _, secret = make_agent_key(actor=actor)
+
+    response = post("/actions/evaluate", {**LOOKUP, "actor": actor}, secret)
+
+    assert response.status_code == 200 and response.json()["result"] == "allowed"
+    assert list(ShadowDifference.objects.values_list("actor", "shadow_outcome")) == [(actor, "blocked")]
