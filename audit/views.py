@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required, user_passes_test
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django_htmx.http import push_url
 
-from governance import observe, permissions
+from governance import observe
 
 from . import export, search
+from .access import audit_readers_only
 from .forms import AuditFilterForm
 
 
-def _readers_only(user) -> bool:
-    """403 (not a login redirect) for a logged-in user who may not read the audit."""
-    if not permissions.may_see_audit(user):
-        raise PermissionDenied
-    return True
-
-
-@login_required
-@user_passes_test(_readers_only)
+@audit_readers_only
 def audit_index(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     page = None
@@ -46,8 +37,7 @@ def audit_index(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@login_required
-@user_passes_test(_readers_only)
+@audit_readers_only
 def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     if not form.is_valid():

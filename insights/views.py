@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import csv
 
-from django.contrib.auth.decorators import login_required, user_passes_test
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from governance import permissions
+from audit.access import audit_readers_only
 
 from . import figures, page, rollup
 from .forms import InsightFilterForm
 
 
-def _readers_only(user) -> bool:
-    """403 for a logged-in user who may not read the audit (the figures are the audit's, counted)."""
-    if not permissions.may_see_audit(user):
-        raise PermissionDenied
-    return True
-
-
-@login_required
-@user_passes_test(_readers_only)
+@audit_readers_only
 def insights_index(request: HttpRequest) -> HttpResponse:
     form = InsightFilterForm(request.GET)
     if not form.is_valid():
@@ -36,8 +26,7 @@ def insights_index(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "insights/index.html", context)
 
 
-@login_required
-@user_passes_test(_readers_only)
+@audit_readers_only
 def insights_csv(request: HttpRequest) -> HttpResponse:
     form = InsightFilterForm(request.GET)
     if not form.is_valid():
